@@ -1,0 +1,116 @@
+"""The emotion classifier, front-end included, so that the ONNX graph takes raw 8 kHz audio.
+
+    audio [N, T] -> STFT as a fixed-weight Conv1d (Hann, n_fft 256, hop 80 = 10 ms) -> power
+      -> 64 log-mel bands (60-3900 Hz) -> minus the loudest (smoothed) frame level: gain invariant,
+         spectral tilt kept
+      -> 2-D stem: three strided 3x3 convs (64 mel x T  ->  8 x T/2, 32 channels)
+      -> 1-D trunk over time: 256 -> 128 channels, three dilated residual blocks
+      -> attentive statistics pooling (weighted mean + std) -> linear -> logits / temperature -> softmax
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchaudio
+
+SAMPLE_RATE = 8000
+N_FFT = 256
+HOP = 80
+N_MELS = 64
+F_MIN = 60.0
+F_MAX = 3900.0
+
+
+class LogMel(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        n = torch.arange(N_FFT, dtype=torch.float64)
+        window = 0.5 - 0.5 * torch.cos(2 * math.pi * n / N_FFT)  # periodic Hann
+        k = torch.arange(N_FFT // 2 + 1, dtype=torch.float64)[:, None]
+        phase = 2 * math.pi * k * n[None, :] / N_FFT
+        kernel = torch.cat([torch.cos(phase) * window, -torch.sin(phase) * window])  # [2F, N_FFT]
+        self.register_buffer("dft", kernel.float()[:, None, :])
+        fb = torchaudio.functional.melscale_fbanks(N_FFT // 2 + 1, F_MIN, F_MAX, N_MELS, SAMPLE_RATE,
+                                                   norm="slaney", mel_scale="slaney")
+        self.register_buffer("mel", fb.T.contiguous())  # [M, F]
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        spec = F.conv1d(audio[:, None, :], self.dft, stride=HOP)  # [N, 2F, frames]
+        nf = N_FFT // 2 + 1
+        power = spec[:, :nf] ** 2 + spec[:, nf:] ** 2
+        mel = torch.matmul(self.mel, power)  # [N, M, frames]
+        logmel = torch.log(mel + 1e-6)
+        level = F.avg_pool1d(logmel.mean(dim=1, keepdim=True), 5, 1, 2, count_include_pad=False)
+        return logmel - level.amax(dim=2, keepdim=True)
+
+
+def conv_bn(cin: int, cout: int, stride: tuple[int, int]) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+class ResBlock1d(nn.Module):
+    def __init__(self, ch: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv1d(ch, ch, 3, padding=dilation, dilation=dilation, bias=False)
+        self.bn1 = nn.BatchNorm1d(ch)
+        self.conv2 = nn.Conv1d(ch, ch, 1, bias=False)
+        self.bn2 = nn.BatchNorm1d(ch)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(self.drop(y)))
+        return F.relu(x + y)
+
+
+class AttentiveStatsPool(nn.Module):
+    def __init__(self, ch: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.att = nn.Sequential(nn.Conv1d(ch, hidden, 1), nn.Tanh(), nn.Conv1d(hidden, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = torch.softmax(self.att(x), dim=2)
+        mean = (x * w).sum(dim=2)
+        var = ((x * x) * w).sum(dim=2) - mean * mean
+        return torch.cat([mean, torch.sqrt(var.clamp(min=1e-5))], dim=1)
+
+
+class EmotionNet(nn.Module):
+    """Log-mel features in, logits out. `features` is separate so training can augment in between."""
+
+    def __init__(self, n_classes: int = 6, ch: int = 128, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.logmel = LogMel()
+        self.input_norm = nn.BatchNorm2d(1)
+        self.stem = nn.Sequential(conv_bn(1, 16, (2, 1)), conv_bn(16, 32, (2, 2)), conv_bn(32, 32, (2, 1)))
+        self.proj = nn.Sequential(nn.Conv1d(32 * (N_MELS // 8), ch, 1, bias=False), nn.BatchNorm1d(ch), nn.ReLU())
+        self.blocks = nn.Sequential(*(ResBlock1d(ch, d, dropout) for d in (1, 2, 3)))
+        self.pool = AttentiveStatsPool(ch)
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * ch, n_classes))
+
+    def features(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.logmel(audio)
+
+    def classify(self, logmel: torch.Tensor) -> torch.Tensor:
+        x = self.stem(self.input_norm(logmel[:, None]))  # [N, C, M/8, T/2]
+        x = x.flatten(1, 2)
+        x = self.blocks(self.proj(x))
+        return self.head(self.pool(x))
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.features(audio))
+
+
+class Exported(nn.Module):
+    """What ships: audio [N, T] -> calibrated probabilities [N, K]."""
+
+    def __init__(self, net: EmotionNet, temperature: float) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("inv_t", torch.tensor(1.0 / temperature))
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.net(audio) * self.inv_t, dim=1)

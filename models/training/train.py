@@ -1,0 +1,322 @@
+"""Train, calibrate, evaluate and export the ser-ari emotion model.
+
+    /usr/bin/python3 models/training/train.py            # reproduces models/ser-cnn.onnx + .json
+
+Reads ../shared/data/crema-d-8k, splits by actor (split.json), trains on the train actors with
+telephone-channel augmentation, picks the epoch by validation accuracy, fits a temperature on the
+validation actors, evaluates on the test actors (clean, A-law, 5% packet loss, 20 dB SNR noise),
+and exports the ONNX graph with its card.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import augment as A  # noqa: E402
+from data import LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest  # noqa: E402
+from model import EmotionNet, Exported  # noqa: E402
+
+SPEEDS = (0.95, 1.0, 1.05)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--name", default="ser-cnn")
+    p.add_argument("--out", default=str(REPO / "models"))
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--crop", type=float, default=3.0, help="training window in seconds (the serving window)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
+                   "gain,noise,band,codec,loss,speed,specaug,mixup")
+    p.add_argument("--smoke", action="store_true", help="a few steps only, to check the pipeline")
+    return p.parse_args()
+
+
+class Batcher:
+    """Random fixed-length crops; clips shorter than the crop sit at a random offset in low-level noise,
+    as a short utterance does inside a serving window."""
+
+    def __init__(self, waves: list[list[np.ndarray]], labels: np.ndarray, crop: int, rng: np.random.Generator):
+        self.waves, self.labels, self.crop, self.rng = waves, labels, crop, rng
+
+    def batch(self, idx: np.ndarray, use_speed: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = np.zeros((len(idx), self.crop), dtype=np.float32)
+        active = np.zeros((len(idx), self.crop), dtype=np.float32)
+        for row, i in enumerate(idx):
+            variants = self.waves[i]
+            w = variants[self.rng.integers(len(variants))] if use_speed else variants[len(variants) // 2]
+            floor = 10 ** (self.rng.uniform(-70, -50) / 20)
+            x[row] = self.rng.standard_normal(self.crop).astype(np.float32) * floor
+            if len(w) >= self.crop:
+                s = self.rng.integers(len(w) - self.crop + 1)
+                x[row] = w[s:s + self.crop]
+                active[row] = 1
+            else:
+                s = self.rng.integers(self.crop - len(w) + 1)
+                x[row, s:s + len(w)] = w
+                active[row, s:s + len(w)] = 1
+        return torch.from_numpy(x), torch.from_numpy(active), torch.from_numpy(self.labels[idx])
+
+
+def augment_batch(x: torch.Tensor, active: torch.Tensor, g: torch.Generator, off: set[str]) -> torch.Tensor:
+    if "gain" not in off:
+        x = A.gain(x, g)
+    if "band" not in off:
+        x = A.band_limit(x, g, p=0.5)
+    if "noise" not in off:
+        speech_rms = ((x * x * active).sum(1) / active.sum(1).clamp(min=1)).sqrt()
+        x = A.add_noise(x, g, p=0.5, speech_rms=speech_rms)
+    if "loss" not in off:
+        x = A.packet_loss(x, g, p=0.3)
+    if "codec" not in off:
+        x = A.codec(x.clamp(-1, 1), g, p_ulaw=0.5, p_alaw=0.3)
+    return x.clamp(-1, 1)
+
+
+@torch.no_grad()
+def logits_of(net: EmotionNet, waves: list[np.ndarray]) -> torch.Tensor:
+    """Whole clips, one at a time (each its own length), as `ser-ari analyze` sees a short recording."""
+    net.eval()
+    return torch.cat([net(torch.from_numpy(w)[None]) for w in waves])
+
+
+def metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
+    pred = probs.argmax(1)
+    p, r, f, s = precision_recall_fscore_support(labels, pred, labels=range(len(LABELS)), zero_division=0)
+    return {
+        "accuracy": float((pred == labels).mean()),
+        "macroF1": float(f1_score(labels, pred, average="macro")),
+        "ece": expected_calibration_error(probs, labels),
+        "nll": float(-np.log(probs[np.arange(len(labels)), labels].clip(1e-12)).mean()),
+        "perClass": {LABELS[k]: {"precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]),
+                                 "support": int(s[k])} for k in range(len(LABELS))},
+        "confusion": confusion_matrix(labels, pred, labels=range(len(LABELS))).tolist(),
+    }
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    conf, pred = probs.max(1), probs.argmax(1)
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            ece += m.mean() * abs((pred[m] == labels[m]).mean() - conf[m].mean())
+    return float(ece)
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    log_t = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(logits / log_t.exp(), labels)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.exp())
+
+
+def degrade(waves: list[np.ndarray], kind: str, seed: int) -> list[np.ndarray]:
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for w in waves:
+        x = torch.from_numpy(w)[None]
+        if kind == "alaw":
+            x = A.alaw_round_trip(x)
+        elif kind == "loss5":
+            frames = x.shape[1] // A.FRAME
+            drop = torch.rand(1, frames, generator=g) < 0.05
+            keep = F.pad((~drop).float().repeat_interleave(A.FRAME, 1), (0, x.shape[1] - frames * A.FRAME), value=1.0)
+            x = x * keep
+        elif kind == "snr20":
+            # pink-ish noise at 20 dB below the clip's speech level (frames within 40 dB of its loudest)
+            fr = x[0, :frames_len(x)].reshape(-1, A.FRAME)
+            e = fr.pow(2).mean(1)
+            speech = e[e > e.max() * 1e-4].mean().sqrt()
+            noise = A.coloured_noise(1, x.shape[1], g)
+            x = (x + noise * speech * 10 ** (-20 / 20)).clamp(-1, 1)
+            x = A.mulaw_round_trip(x)
+        out.append(x[0].numpy().astype(np.float32))
+    return out
+
+
+def frames_len(x: torch.Tensor) -> int:
+    return (x.shape[1] // A.FRAME) * A.FRAME
+
+
+def main() -> None:
+    args = parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    g = torch.Generator().manual_seed(args.seed)
+    off = {s for s in args.no_aug.split(",") if s}
+    started = time.time()
+
+    clips = read_manifest()
+    split = load_split(clips)
+    check_split(split, clips)
+    waves = load_audio(clips)
+    labels = np.array([c.label for c in clips], dtype=np.int64)
+    part = {p: np.array([i for i, c in enumerate(clips) if c.actor in set(split[p])]) for p in ("train", "val", "test")}
+    log(f"clips train {len(part['train'])} val {len(part['val'])} test {len(part['test'])}")
+
+    speeds = SPEEDS if "speed" not in off else (1.0,)
+    train_waves = [[v.numpy() for v in A.speed_variants(torch.from_numpy(waves[i]), speeds)] for i in part["train"]]
+    log(f"speed variants ready ({time.time() - started:.0f} s)")
+    crop = int(args.crop * SAMPLE_RATE)
+    batcher = Batcher(train_waves, labels[part["train"]], crop, rng)
+    val_waves = [waves[i] for i in part["val"]]
+    test_waves = [waves[i] for i in part["test"]]
+
+    net = EmotionNet(len(LABELS))
+    n_params = sum(p.numel() for p in net.parameters())
+    log(f"parameters {n_params}")
+    steps_per_epoch = len(part["train"]) // args.batch
+    epochs = 1 if args.smoke else args.epochs
+    total_steps = (5 if args.smoke else steps_per_epoch) * epochs
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.15)
+
+    best = (-1.0, None, -1)
+    history = []
+    for epoch in range(epochs):
+        net.train()
+        order = rng.permutation(len(part["train"]))
+        t0, loss_sum, n = time.time(), 0.0, 0
+        for step in range(5 if args.smoke else steps_per_epoch):
+            idx = order[step * args.batch:(step + 1) * args.batch]
+            x, active, y = batcher.batch(idx, use_speed="speed" not in off)
+            x = augment_batch(x, active, g, off)
+            target = F.one_hot(y, len(LABELS)).float() * 0.95 + 0.05 / len(LABELS)
+            feats = net.features(x)
+            if "specaug" not in off:
+                feats = A.spec_augment(feats, g)
+            if "mixup" not in off and torch.rand(1, generator=g).item() < 0.5:
+                lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(0.4, 0.4))
+                perm = torch.randperm(len(idx), generator=g)
+                feats = lam * feats + (1 - lam) * feats[perm]
+                target = lam * target + (1 - lam) * target[perm]
+            loss = torch.sum(-target * F.log_softmax(net.classify(feats), dim=1), dim=1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += float(loss) * len(idx)
+            n += len(idx)
+        val_logits = logits_of(net, val_waves)
+        val_acc = float((val_logits.argmax(1).numpy() == labels[part["val"]]).mean())
+        history.append({"epoch": epoch + 1, "trainLoss": loss_sum / n, "valAccuracy": val_acc,
+                        "seconds": time.time() - t0})
+        log(f"epoch {epoch + 1}/{epochs} loss {loss_sum / n:.4f} val acc {val_acc:.4f} ({time.time() - t0:.0f} s)")
+        if val_acc > best[0]:
+            best = (val_acc, copy.deepcopy(net.state_dict()), epoch + 1)
+
+    net.load_state_dict(best[1])
+    net.eval()
+    val_logits = logits_of(net, val_waves)
+    temperature = fit_temperature(val_logits, torch.from_numpy(labels[part["val"]]))
+    log(f"best epoch {best[2]} val acc {best[0]:.4f}, temperature {temperature:.3f}")
+
+    def probs_of(ws: list[np.ndarray]) -> np.ndarray:
+        return torch.softmax(logits_of(net, ws) / temperature, dim=1).numpy()
+
+    y_test = labels[part["test"]]
+    test = metrics(probs_of(test_waves), y_test)
+    val = metrics(torch.softmax(val_logits / temperature, 1).numpy(), labels[part["val"]])
+    uncal = metrics(torch.softmax(logits_of(net, test_waves), 1).numpy(), y_test)
+    robustness = {}
+    for kind in ("alaw", "loss5", "snr20"):
+        m = metrics(probs_of(degrade(test_waves, kind, args.seed)), y_test)
+        robustness[kind] = {"accuracy": m["accuracy"], "macroF1": m["macroF1"], "ece": m["ece"],
+                            "drop": test["accuracy"] - m["accuracy"]}
+    log(f"TEST acc {test['accuracy']:.4f} macroF1 {test['macroF1']:.4f} ece {test['ece']:.4f} "
+        f"(uncalibrated ece {uncal['ece']:.4f}) robustness {json.dumps(robustness)}")
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = args.name + ("-smoke" if args.smoke else "")
+    onnx_path = out / f"{name}.onnx"
+    export(Exported(net, temperature).eval(), onnx_path)
+    parity = parity_fixture(Exported(net, temperature).eval(), [clips[i].file for i in part["test"][::97]], test_waves[::97])
+    card = {
+        "name": name,
+        "version": 1,
+        "labels": LABELS,
+        "sampleRate": SAMPLE_RATE,
+        "windowSeconds": 3.0,
+        "hopSeconds": 1.0,
+        "minSeconds": 0.5,
+        "input": {"name": "audio", "type": "float32", "shape": ["batch", "samples"], "range": [-1, 1]},
+        "output": {"name": "probs", "type": "float32", "shape": ["batch", len(LABELS)]},
+        "architecture": "fixed-weight Conv1d STFT (n_fft 256, hop 80) + 64 log-mel (60-3900 Hz), level-normalised; "
+                        "3 strided 3x3 Conv2d (16-32-32); 1-D trunk 128 ch with 3 dilated residual blocks; "
+                        "attentive statistics pooling; linear; temperature-scaled softmax",
+        "parameters": n_params,
+        "fileBytes": onnx_path.stat().st_size,
+        "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        "temperature": temperature,
+        "trainingData": {
+            "corpus": "CREMA-D (Cao et al., IEEE Trans. Affective Computing 5(4), 2014), 8 kHz G.711 mu-law",
+            "licence": "Open Database License (ODbL) v1.0; contents under DbCL v1.0. Attribution: the CREMA-D authors.",
+            "clips": {p: int(len(part[p])) for p in part},
+            "excluded": sorted(__import__("data").EXCLUDED),
+        },
+        "split": {p: split[p] for p in ("train", "val", "test")} | {"seed": split["seed"], "method": split["method"]},
+        "training": {"seed": args.seed, "epochs": epochs, "bestEpoch": best[2], "batch": args.batch, "lr": args.lr,
+                     "cropSeconds": args.crop, "augmentationsOff": sorted(off), "history": history,
+                     "seconds": round(time.time() - started), "torch": torch.__version__},
+        "metrics": {"test": test, "val": val, "testUncalibratedEce": uncal["ece"], "robustness": robustness,
+                    "evaluation": "held-out test actors, whole clips, 8 kHz mu-law as shipped in shared/data"},
+        "command": "/usr/bin/python3 models/training/train.py " + " ".join(sys.argv[1:]),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out / f"{name}.parity.json").write_text(json.dumps(parity) + "\n")
+    log(f"wrote {onnx_path} ({card['fileBytes']} bytes) in {time.time() - started:.0f} s")
+
+
+def export(model: torch.nn.Module, path: Path) -> None:
+    dummy = torch.zeros(2, 24000)
+    torch.onnx.export(model, dummy, str(path), input_names=["audio"], output_names=["probs"], opset_version=17,
+                      dynamic_axes={"audio": {0: "batch", 1: "samples"}, "probs": {0: "batch"}})
+
+
+@torch.no_grad()
+def parity_fixture(model: torch.nn.Module, files: list[str], ws: list[np.ndarray]) -> dict:
+    """PyTorch's output on some test clips, for the TypeScript parity test against onnxruntime-node."""
+    g = torch.Generator().manual_seed(7)
+    synthetic = (torch.rand(2, 24000, generator=g) * 2 - 1) * 0.3
+    return {
+        "clips": [{"file": f, "probs": model(torch.from_numpy(w)[None])[0].tolist()} for f, w in zip(files, ws)],
+        "synthetic": {"seed": 7, "note": "uniform noise in [-0.3, 0.3], recomputed by the test from its values",
+                      "audio": [round(v, 6) for v in synthetic[0, :4000].tolist()],
+                      "probs": model(torch.tensor([[round(v, 6) for v in synthetic[0, :4000].tolist()]]))[0].tolist()},
+    }
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
