@@ -81,12 +81,16 @@ class AttentiveStatsPool(nn.Module):
 class EmotionNet(nn.Module):
     """Log-mel features in, logits out. `features` is separate so training can augment in between."""
 
-    def __init__(self, n_classes: int = 6, ch: int = 128, dropout: float = 0.2) -> None:
+    def __init__(self, n_classes: int = 6, ch: int = 128, dropout: float = 0.2,
+                 stem: tuple[int, ...] = (16, 32, 32)) -> None:
         super().__init__()
         self.logmel = LogMel()
         self.input_norm = nn.BatchNorm2d(1)
-        self.stem = nn.Sequential(conv_bn(1, 16, (2, 1)), conv_bn(16, 32, (2, 2)), conv_bn(32, 32, (2, 1)))
-        self.proj = nn.Sequential(nn.Conv1d(32 * (N_MELS // 8), ch, 1, bias=False), nn.BatchNorm1d(ch), nn.ReLU())
+        # The last three stem convs each halve the mel axis (64 -> 8), the middle one of them also time.
+        strides = [(1, 1)] * (len(stem) - 3) + [(2, 1), (2, 2), (2, 1)]
+        chans = (1,) + tuple(stem)
+        self.stem = nn.Sequential(*(conv_bn(chans[i], chans[i + 1], strides[i]) for i in range(len(stem))))
+        self.proj = nn.Sequential(nn.Conv1d(stem[-1] * (N_MELS // 8), ch, 1, bias=False), nn.BatchNorm1d(ch), nn.ReLU())
         self.blocks = nn.Sequential(*(ResBlock1d(ch, d, dropout) for d in (1, 2, 3)))
         self.pool = AttentiveStatsPool(ch)
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * ch, n_classes))

@@ -40,6 +40,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--stem", default="16,32,32", help="2-D stem channels; the last three convs are strided")
+    p.add_argument("--ch", type=int, default=128, help="channels of the 1-D trunk")
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--mixup", type=float, default=0.5, help="probability of mixup per batch")
     p.add_argument("--crop", type=float, default=3.0, help="training window in seconds (the serving window)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
@@ -188,7 +192,8 @@ def main() -> None:
     val_waves = [waves[i] for i in part["val"]]
     test_waves = [waves[i] for i in part["test"]]
 
-    net = EmotionNet(len(LABELS))
+    stem = tuple(int(c) for c in args.stem.split(","))
+    net = EmotionNet(len(LABELS), ch=args.ch, dropout=args.dropout, stem=stem)
     n_params = sum(p.numel() for p in net.parameters())
     log(f"parameters {n_params}")
     steps_per_epoch = len(part["train"]) // args.batch
@@ -211,7 +216,7 @@ def main() -> None:
             feats = net.features(x)
             if "specaug" not in off:
                 feats = A.spec_augment(feats, g)
-            if "mixup" not in off and torch.rand(1, generator=g).item() < 0.5:
+            if "mixup" not in off and torch.rand(1, generator=g).item() < args.mixup:
                 lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(0.4, 0.4))
                 perm = torch.randperm(len(idx), generator=g)
                 feats = lam * feats + (1 - lam) * feats[perm]
@@ -269,8 +274,8 @@ def main() -> None:
         "input": {"name": "audio", "type": "float32", "shape": ["batch", "samples"], "range": [-1, 1]},
         "output": {"name": "probs", "type": "float32", "shape": ["batch", len(LABELS)]},
         "architecture": "fixed-weight Conv1d STFT (n_fft 256, hop 80) + 64 log-mel (60-3900 Hz), level-normalised; "
-                        "3 strided 3x3 Conv2d (16-32-32); 1-D trunk 128 ch with 3 dilated residual blocks; "
-                        "attentive statistics pooling; linear; temperature-scaled softmax",
+                        f"3x3 Conv2d stem ({args.stem}, last three strided: 64 mel -> 8); 1-D trunk {args.ch} ch with "
+                        "3 dilated residual blocks; attentive statistics pooling; linear; temperature-scaled softmax",
         "parameters": n_params,
         "fileBytes": onnx_path.stat().st_size,
         "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+const portRange = z
+  .string()
+  .regex(/^\d{1,5}-\d{1,5}$/, 'a port range like "40000-40999"')
+  .refine((s) => {
+    const [min, max] = s.split('-').map(Number) as [number, number];
+    return min >= 1024 && max <= 65535 && min <= max;
+  }, 'a range within 1024-65535 with min <= max');
+
+export const configSchema = z
+  .object({
+    ari: z
+      .object({
+        url: z.url().nullable().default(null).describe('http(s) base of Asterisk ARI; null runs the built-in simulator'),
+        user: z.string().min(1).default('ser'),
+        password: z.string().default(''),
+        app: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a Stasis app name (letters, digits, _ or -)').default('ser'),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.int().min(0).max(65535).default(8090),
+        token: z.string().min(16, 'at least 16 characters').nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+    rtp: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1').describe('address we bind and give Asterisk as external_host'),
+        ports: portRange.default('40000-40999'),
+        jitterPackets: z.int().min(1).max(25).default(3),
+        slin16PayloadType: z.int().min(96).max(127).default(118),
+      })
+      .strict()
+      .prefault({}),
+    model: z
+      .object({
+        path: z.string().min(1).default('models/ser-cnn.onnx'),
+        workers: z.int().min(1).max(64).default(2),
+        maxBatch: z.int().min(1).max(256).default(32),
+        maxWaitMs: z.number().min(0).max(1000).default(15),
+      })
+      .strict()
+      .prefault({}),
+    audio: z
+      .object({
+        minSpeechRatio: z.number().min(0).max(1).default(0.25),
+        vadThresholdDb: z.number().min(0).max(40).default(9),
+        vadMinSpeechDbfs: z.number().min(-90).max(0).default(-50),
+      })
+      .strict()
+      .prefault({}),
+    emotion: z
+      .object({
+        smoothing: z.number().gt(0).max(1).default(0.5).describe('weight of the newest window in the moving average'),
+      })
+      .strict()
+      .prefault({}),
+    rules: z.string().nullable().default(null),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

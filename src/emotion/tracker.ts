@@ -1,0 +1,130 @@
+import { EventEmitter } from 'eventemitter3';
+import type { EmotionLabel } from '../inference/model-card.js';
+
+/** Labels whose probability mass makes up negativity: the signals a contact centre acts on. */
+export const NEGATIVE_LABELS: readonly EmotionLabel[] = ['ANG', 'DIS', 'FEA', 'SAD'];
+/** High-arousal labels, for rules that care about agitation rather than valence. */
+export const AROUSED_LABELS: readonly EmotionLabel[] = ['ANG', 'FEA', 'HAP'];
+
+export type Probs = Record<string, number>;
+
+export interface WindowObservation {
+  /** Position of the window in the call's audio, seconds from the start of the tap. */
+  start: number;
+  end: number;
+  speechRatio: number;
+  dbfs: number;
+  /** Model output in the card's label order; null when the window had too little speech to classify. */
+  probs: Float32Array | null;
+  /** When the window's last sample arrived (performance.now()), for latency. */
+  completedAt: number;
+}
+
+export interface EmotionUpdate {
+  callId: string;
+  seq: number;
+  start: number;
+  end: number;
+  speech: boolean;
+  speechRatio: number;
+  loudnessDbfs: number;
+  /** Smoothed probabilities keyed by label. */
+  probs: Probs;
+  /** This window's own probabilities, or null for a window without speech. */
+  raw: Probs | null;
+  dominant: string;
+  confidence: number;
+  negativity: number;
+  arousal: number;
+  /** Windows classified so far in this call. */
+  classified: number;
+  /** From the window's last sample to this update. */
+  latencyMs: number;
+}
+
+export interface TrackerEvents {
+  emotion: [update: EmotionUpdate];
+}
+
+/**
+ * Per-call state: exponentially smoothed class probabilities over the windows that had speech.
+ * Windows without speech leave the estimate unchanged and are reported with `speech: false`, so a
+ * consumer still hears from the call every hop.
+ */
+export class EmotionTracker extends EventEmitter<TrackerEvents> {
+  readonly callId: string;
+  readonly #labels: readonly string[];
+  readonly #alpha: number;
+  readonly #smoothed: Float64Array;
+  readonly #negIdx: number[];
+  readonly #arousedIdx: number[];
+  #seq = 0;
+  #classified = 0;
+  #last: EmotionUpdate | null = null;
+
+  constructor(callId: string, labels: readonly string[], smoothing: number) {
+    super();
+    this.callId = callId;
+    this.#labels = labels;
+    this.#alpha = smoothing;
+    this.#smoothed = new Float64Array(labels.length).fill(1 / labels.length);
+    this.#negIdx = indicesOf(labels, NEGATIVE_LABELS);
+    this.#arousedIdx = indicesOf(labels, AROUSED_LABELS);
+  }
+
+  get last(): EmotionUpdate | null {
+    return this.#last;
+  }
+
+  observe(obs: WindowObservation): EmotionUpdate {
+    let raw: Probs | null = null;
+    if (obs.probs) {
+      const a = this.#classified === 0 ? 1 : this.#alpha;
+      for (let i = 0; i < this.#smoothed.length; i++) {
+        this.#smoothed[i] = (1 - a) * this.#smoothed[i]! + a * obs.probs[i]!;
+      }
+      this.#classified++;
+      raw = keyed(this.#labels, obs.probs);
+    }
+    let dominant = 0;
+    for (let i = 1; i < this.#smoothed.length; i++) if (this.#smoothed[i]! > this.#smoothed[dominant]!) dominant = i;
+    const update: EmotionUpdate = {
+      callId: this.callId,
+      seq: ++this.#seq,
+      start: obs.start,
+      end: obs.end,
+      speech: obs.probs !== null,
+      speechRatio: obs.speechRatio,
+      loudnessDbfs: obs.dbfs,
+      probs: keyed(this.#labels, this.#smoothed),
+      raw,
+      dominant: this.#labels[dominant]!,
+      confidence: this.#smoothed[dominant]!,
+      negativity: sumAt(this.#smoothed, this.#negIdx),
+      arousal: sumAt(this.#smoothed, this.#arousedIdx),
+      classified: this.#classified,
+      latencyMs: performance.now() - obs.completedAt,
+    };
+    this.#last = update;
+    this.emit('emotion', update);
+    return update;
+  }
+}
+
+function indicesOf(labels: readonly string[], wanted: readonly string[]): number[] {
+  return wanted.map((l) => labels.indexOf(l)).filter((i) => i >= 0);
+}
+
+function sumAt(values: ArrayLike<number>, idx: number[]): number {
+  let s = 0;
+  for (const i of idx) s += values[i]!;
+  return s;
+}
+
+function keyed(labels: readonly string[], values: ArrayLike<number>): Probs {
+  const out: Probs = {};
+  labels.forEach((l, i) => {
+    out[l] = values[i]!;
+  });
+  return out;
+}

@@ -1,0 +1,26 @@
+/**
+ * Every error code the product raises. Match on `code`, never on the message.
+ * Documented in docs/errors.md; a test checks the two agree.
+ */
+export const ERROR_CODES = {
+  CONFIG_FILE_UNREADABLE: 'the config file named with --config cannot be read',
+  CONFIG_INVALID: 'the config file or an environment override does not match the schema',
+  MODEL_NOT_FOUND: 'the ONNX model file or its JSON card is missing',
+  MODEL_CARD_INVALID: 'the model card is not valid JSON or lacks a required field',
+  MODEL_CORRUPT: 'onnxruntime cannot load the ONNX file, or its checksum differs from the card',
+  MODEL_CARD_MISMATCH: 'the ONNX graph and its card disagree (input/output names, shapes, labels)',
+  INFERENCE_FAILED: 'a batch failed inside onnxruntime or its worker thread died',
+  INFERENCE_CLOSED: 'inference was requested after the engine was closed',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class SerError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SerError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,141 @@
+import type { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'eventemitter3';
+import { SerError } from '../errors.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { startWorker } from './worker-url.js';
+
+export interface RunResult {
+  probs: Float32Array;
+  dims: number[];
+  ms: number;
+}
+
+interface Pending {
+  resolve(r: RunResult): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  inflight: Map<number, Pending>;
+  alive: boolean;
+}
+
+export interface WorkerPoolEvents {
+  'worker-died': [info: { index: number; message: string }];
+}
+
+/** A fixed set of worker threads, one onnxruntime session each; work goes to the least busy one. */
+export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
+  readonly #init: WorkerInit;
+  readonly #slots: Slot[] = [];
+  #nextId = 1;
+  #closed = false;
+  inputNames: string[] = [];
+  outputNames: string[] = [];
+
+  private constructor(init: WorkerInit) {
+    super();
+    this.#init = init;
+  }
+
+  static async start(init: WorkerInit, size: number): Promise<OrtWorkerPool> {
+    const pool = new OrtWorkerPool(init);
+    try {
+      await Promise.all(Array.from({ length: size }, (_, i) => pool.#spawn(i)));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  get inflight(): number {
+    let n = 0;
+    for (const s of this.#slots) n += s.inflight.size;
+    return n;
+  }
+
+  /** `audio` is transferred to the worker: the caller must not touch it afterwards. */
+  run(audio: Float32Array, batch: number, samples: number): Promise<RunResult> {
+    if (this.#closed) return Promise.reject(new SerError('INFERENCE_CLOSED', 'inference pool is closed'));
+    let slot: Slot | undefined;
+    for (const s of this.#slots) if (s.alive && (!slot || s.inflight.size < slot.inflight.size)) slot = s;
+    if (!slot) return Promise.reject(new SerError('INFERENCE_FAILED', 'no inference worker is running'));
+    const target = slot;
+    const id = this.#nextId++;
+    return new Promise<RunResult>((resolve, reject) => {
+      target.inflight.set(id, { resolve, reject });
+      const msg: ToWorker = { type: 'run', id, audio, batch, samples };
+      target.worker.postMessage(msg, [audio.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const slots = this.#slots.splice(0);
+    for (const s of slots) this.#failAll(s, new SerError('INFERENCE_CLOSED', 'inference pool closed'));
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  #spawn(index: number): Promise<void> {
+    const worker = startWorker(import.meta.url, 'ort-worker', { workerData: this.#init });
+    const slot: Slot = { worker, inflight: new Map(), alive: false };
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'ready':
+            ready = true;
+            slot.alive = true;
+            this.inputNames = msg.inputNames;
+            this.outputNames = msg.outputNames;
+            this.#slots[index] = slot;
+            resolve();
+            return;
+          case 'load-failed':
+            reject(new SerError('MODEL_CORRUPT', `onnxruntime cannot load ${this.#init.modelPath}: ${msg.message}`));
+            return;
+          case 'result': {
+            const p = slot.inflight.get(msg.id);
+            slot.inflight.delete(msg.id);
+            p?.resolve({ probs: msg.probs, dims: msg.dims, ms: msg.ms });
+            return;
+          }
+          case 'run-failed': {
+            const p = slot.inflight.get(msg.id);
+            slot.inflight.delete(msg.id);
+            p?.reject(new SerError('INFERENCE_FAILED', `inference failed: ${msg.message}`));
+            return;
+          }
+        }
+      });
+      const died = (message: string): void => {
+        if (!ready) {
+          reject(new SerError('MODEL_CORRUPT', `inference worker failed while loading the model: ${message}`));
+          return;
+        }
+        if (!slot.alive) return;
+        slot.alive = false;
+        this.#failAll(slot, new SerError('INFERENCE_FAILED', `inference worker ${index} died: ${message}`));
+        if (this.#closed) return;
+        this.emit('worker-died', { index, message });
+        this.#spawn(index).catch(() => undefined);
+      };
+      worker.on('error', (err) => died(err.message));
+      worker.on('exit', (code) => {
+        if (!this.#closed) died(`exited with code ${code}`);
+      });
+    });
+  }
+
+  #failAll(slot: Slot, err: Error): void {
+    for (const p of slot.inflight.values()) p.reject(err);
+    slot.inflight.clear();
+  }
+}

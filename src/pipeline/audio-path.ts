@@ -1,0 +1,148 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Logger } from 'pino';
+import type { VadOptions } from '../audio/vad.js';
+import type { EmotionUpdate } from '../emotion/tracker.js';
+import type { InferenceEngine } from '../inference/engine.js';
+import type { PortPool } from '../rtp/port-pool.js';
+import { RtpReceiver, type RtpStats } from '../rtp/receiver.js';
+import { CallPipeline, type CallPipelineStats } from './call-pipeline.js';
+
+export interface AudioPathOptions {
+  engine: InferenceEngine;
+  ports: PortPool;
+  /** Local address the receivers bind (and that Asterisk is told to send to). */
+  rtpHost: string;
+  slin16PayloadType: number;
+  jitterPackets: number;
+  minSpeechRatio: number;
+  smoothing: number;
+  vad?: Partial<VadOptions>;
+  logger: Logger;
+  /** Windows waiting for inference beyond which new windows are dropped (counted) to stay real-time. */
+  maxBacklog?: number;
+}
+
+export interface OpenCallOptions {
+  /** Only packets from this address (and port, if given) are accepted. */
+  expectedSource?: { address: string; port?: number };
+}
+
+export interface CallAudioStats {
+  callId: string;
+  port: number;
+  rtp: RtpStats;
+  pipeline: CallPipelineStats;
+}
+
+export interface AudioPathEvents {
+  emotion: [update: EmotionUpdate];
+  'first-packet': [callId: string];
+  'call-closed': [stats: CallAudioStats];
+}
+
+interface ActiveCall {
+  port: number;
+  receiver: RtpReceiver;
+  pipeline: CallPipeline;
+}
+
+/** All tapped calls of the process: a UDP port and receiver per call, feeding its pipeline. */
+export class AudioPath extends EventEmitter<AudioPathEvents> {
+  readonly #opts: AudioPathOptions;
+  readonly #calls = new Map<string, ActiveCall>();
+  readonly #maxBacklog: number;
+
+  constructor(opts: AudioPathOptions) {
+    super();
+    this.#opts = opts;
+    this.#maxBacklog = opts.maxBacklog ?? 2000;
+  }
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  has(callId: string): boolean {
+    return this.#calls.has(callId);
+  }
+
+  portOf(callId: string): number | undefined {
+    return this.#calls.get(callId)?.port;
+  }
+
+  pipeline(callId: string): CallPipeline | undefined {
+    return this.#calls.get(callId)?.pipeline;
+  }
+
+  stats(callId: string): CallAudioStats | null {
+    const c = this.#calls.get(callId);
+    return c ? { callId, port: c.port, rtp: c.receiver.stats, pipeline: c.pipeline.stats } : null;
+  }
+
+  /**
+   * Binds a port for the call and starts listening. Resolves null (with a warning) when no port is free,
+   * so the caller can leave the call untapped rather than fail it.
+   */
+  async openCall(callId: string, opts: OpenCallOptions = {}): Promise<{ host: string; port: number } | null> {
+    const existing = this.#calls.get(callId);
+    if (existing) return { host: this.#opts.rtpHost, port: existing.port };
+    const { ports, logger } = this.#opts;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = ports.acquire();
+      if (port === null) {
+        logger.warn({ callId, poolSize: ports.size }, 'RTP port pool exhausted: call left untapped');
+        return null;
+      }
+      const pipeline = new CallPipeline(callId, this.#opts.engine, {
+        minSpeechRatio: this.#opts.minSpeechRatio,
+        smoothing: this.#opts.smoothing,
+        maxBacklog: this.#maxBacklog,
+        ...(this.#opts.vad ? { vad: this.#opts.vad } : {}),
+      });
+      const receiver = new RtpReceiver({
+        host: this.#opts.rtpHost,
+        port,
+        ...(opts.expectedSource ? { expectedSource: opts.expectedSource } : {}),
+        slin16PayloadType: this.#opts.slin16PayloadType,
+        jitterDepthPackets: this.#opts.jitterPackets,
+        onAudio: (samples, length) => pipeline.push(samples, length),
+        onFirstPacket: () => this.emit('first-packet', callId),
+      });
+      try {
+        await receiver.start();
+      } catch (err) {
+        ports.release(port);
+        pipeline.close();
+        logger.warn({ callId, port, err: (err as Error).message }, 'RTP port unavailable, trying the next one');
+        continue;
+      }
+      pipeline.on('emotion', (u) => this.emit('emotion', u));
+      let errorLogged = false;
+      pipeline.on('inference-error', (err) => {
+        if (errorLogged) return;
+        errorLogged = true;
+        logger.error({ callId, err: err.message }, 'inference failed for a window of this call (logged once per call)');
+      });
+      this.#calls.set(callId, { port, receiver, pipeline });
+      return { host: this.#opts.rtpHost, port };
+    }
+    logger.warn({ callId }, 'no RTP port could be bound: call left untapped');
+    return null;
+  }
+
+  async closeCall(callId: string): Promise<CallAudioStats | null> {
+    const c = this.#calls.get(callId);
+    if (!c) return null;
+    this.#calls.delete(callId);
+    c.pipeline.close();
+    await c.receiver.close();
+    this.#opts.ports.release(c.port);
+    const stats: CallAudioStats = { callId, port: c.port, rtp: c.receiver.stats, pipeline: c.pipeline.stats };
+    this.emit('call-closed', stats);
+    return stats;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#calls.keys()].map((id) => this.closeCall(id)));
+  }
+}

@@ -1,0 +1,112 @@
+import { EventEmitter } from 'eventemitter3';
+import { EnergyVad, type VadOptions } from '../audio/vad.js';
+import { Windower, type AudioWindow } from '../audio/windower.js';
+import { EmotionTracker, type EmotionUpdate } from '../emotion/tracker.js';
+import type { InferenceEngine } from '../inference/engine.js';
+
+export interface CallPipelineOptions {
+  minSpeechRatio: number;
+  smoothing: number;
+  vad?: Partial<VadOptions>;
+  /** Windows queued for inference across the process beyond which a new window is dropped, not queued. */
+  maxBacklog: number;
+}
+
+export interface CallPipelineStats {
+  windows: number;
+  classified: number;
+  silent: number;
+  dropped: number;
+  inferenceErrors: number;
+}
+
+export interface CallPipelineEvents {
+  emotion: [update: EmotionUpdate];
+  'inference-error': [err: Error];
+}
+
+/**
+ * One call's audio after RTP: VAD + windowing on the receive thread, inference on the worker pool,
+ * and the tracker's updates emitted strictly in window order.
+ */
+export class CallPipeline extends EventEmitter<CallPipelineEvents> {
+  readonly callId: string;
+  readonly tracker: EmotionTracker;
+  readonly #engine: InferenceEngine;
+  readonly #windower: Windower;
+  readonly #opts: CallPipelineOptions;
+  readonly #rate: number;
+  readonly #stats: CallPipelineStats = { windows: 0, classified: 0, silent: 0, dropped: 0, inferenceErrors: 0 };
+  #tail: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(callId: string, engine: InferenceEngine, opts: CallPipelineOptions) {
+    super();
+    this.callId = callId;
+    this.#engine = engine;
+    this.#opts = opts;
+    this.#rate = engine.card.sampleRate;
+    this.#windower = new Windower(
+      {
+        sampleRate: this.#rate,
+        windowSamples: engine.windowSamples,
+        hopSamples: engine.hopSamples,
+        minSpeechRatio: opts.minSpeechRatio,
+      },
+      new EnergyVad(opts.vad),
+    );
+    this.tracker = new EmotionTracker(callId, engine.labels, opts.smoothing);
+    this.tracker.on('emotion', (u) => this.emit('emotion', u));
+  }
+
+  get stats(): CallPipelineStats {
+    return { ...this.#stats };
+  }
+
+  /** Decoded 8 kHz audio, normally one 20 ms frame; the array may be reused by the caller. */
+  push(samples: Float32Array, length: number): void {
+    if (this.#closed) return;
+    const window = this.#windower.push(samples, 0, length);
+    if (window) this.#onWindow(window, performance.now());
+  }
+
+  /** Resolves once every window handed to inference so far has produced its update. */
+  drain(): Promise<void> {
+    return this.#tail;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #onWindow(w: AudioWindow, completedAt: number): void {
+    this.#stats.windows++;
+    const base = { start: w.startSample / this.#rate, end: w.endSample / this.#rate, speechRatio: w.speechRatio, dbfs: w.dbfs, completedAt };
+    if (w.speechRatio < this.#opts.minSpeechRatio) {
+      this.#stats.silent++;
+      this.#tail = this.#tail.then(() => this.#observe({ ...base, probs: null }));
+      return;
+    }
+    if (this.#engine.backlog >= this.#opts.maxBacklog) {
+      this.#stats.dropped++;
+      return;
+    }
+    const result = this.#engine.infer(w.samples);
+    this.#tail = this.#tail.then(() =>
+      result.then(
+        (r) => {
+          this.#stats.classified++;
+          this.#observe({ ...base, probs: r.probs });
+        },
+        (err: Error) => {
+          this.#stats.inferenceErrors++;
+          if (!this.#closed) this.emit('inference-error', err);
+        },
+      ),
+    );
+  }
+
+  #observe(obs: Parameters<EmotionTracker['observe']>[0]): void {
+    if (!this.#closed) this.tracker.observe(obs);
+  }
+}

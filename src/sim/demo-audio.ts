@@ -1,0 +1,39 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { resampleTo8k } from '../audio/resample.js';
+import { parseWav } from '../audio/wav.js';
+import { PACKAGE_ROOT } from '../config/paths.js';
+
+/** Where CREMA-D lives in this workplace: beside the repository, never inside it. */
+export const CREMA_D_CLIPS = resolve(PACKAGE_ROOT, '../shared/data/crema-d-8k/clips');
+
+export interface DemoClip {
+  name: string;
+  audio: Float32Array;
+}
+
+/** Reads WAV files (first channel, resampled to 8 kHz) from a folder, optionally only names matching `pattern`. */
+export function loadClips(folder: string, pattern?: RegExp, limit = Infinity): DemoClip[] {
+  if (!existsSync(folder)) return [];
+  const names = readdirSync(folder)
+    .filter((n) => /\.wav$/i.test(n) && (!pattern || pattern.test(n)))
+    .sort()
+    .slice(0, limit);
+  return names.map((name) => {
+    const wav = parseWav(readFileSync(join(folder, name)));
+    return { name, audio: resampleTo8k(wav.channels[0]!, wav.sampleRate) };
+  });
+}
+
+/** Clips joined with short pauses, as one caller talking for a while. */
+export function concatenate(clips: DemoClip[], pauseSeconds = 0.4): Float32Array {
+  const pause = Math.round(pauseSeconds * 8000);
+  const total = clips.reduce((n, c) => n + c.audio.length + pause, 0);
+  const out = new Float32Array(total);
+  let at = 0;
+  for (const c of clips) {
+    out.set(c.audio, at);
+    at += c.audio.length + pause;
+  }
+  return out;
+}
