@@ -108,10 +108,24 @@ class EmotionNet(nn.Module):
         return self.classify(self.features(audio))
 
 
+class Ensemble(nn.Module):
+    """Networks trained from different seeds; their logits are averaged."""
+
+    def __init__(self, nets: list[EmotionNet]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        if len(self.nets) == 1:
+            return self.nets[0](audio)
+        feats = self.nets[0].features(audio)  # the front-end has no weights to learn: compute it once
+        return torch.stack([n.classify(feats) for n in self.nets]).mean(dim=0)
+
+
 class Exported(nn.Module):
     """What ships: audio [N, T] -> calibrated probabilities [N, K]."""
 
-    def __init__(self, net: EmotionNet, temperature: float) -> None:
+    def __init__(self, net: nn.Module, temperature: float) -> None:
         super().__init__()
         self.net = net
         self.register_buffer("inv_t", torch.tensor(1.0 / temperature))

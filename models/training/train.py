@@ -27,7 +27,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import augment as A  # noqa: E402
 from data import LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest  # noqa: E402
-from model import EmotionNet, Exported  # noqa: E402
+from model import EmotionNet, Ensemble, Exported  # noqa: E402
 
 SPEEDS = (0.95, 1.0, 1.05)
 
@@ -44,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ch", type=int, default=128, help="channels of the 1-D trunk")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--mixup", type=float, default=0.5, help="probability of mixup per batch")
+    p.add_argument("--members", type=int, default=1, help="networks trained from different seeds, logits averaged")
     p.add_argument("--crop", type=float, default=3.0, help="training window in seconds (the serving window)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
@@ -93,8 +94,55 @@ def augment_batch(x: torch.Tensor, active: torch.Tensor, g: torch.Generator, off
     return x.clamp(-1, 1)
 
 
+def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: int):
+    """One network from scratch; returns it with the weights of its best validation epoch."""
+    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed + 1)
+    stem = tuple(int(c) for c in args.stem.split(","))
+    net = EmotionNet(len(LABELS), ch=args.ch, dropout=args.dropout, stem=stem)
+    log(f"parameters {sum(p.numel() for p in net.parameters())}")
+    n_train = len(batcher.labels)
+    steps_per_epoch = 5 if args.smoke else n_train // args.batch
+    epochs = 1 if args.smoke else args.epochs
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps_per_epoch * epochs, pct_start=0.15)
+    best = (-1.0, -1, None)
+    history = []
+    for epoch in range(epochs):
+        net.train()
+        order = rng.permutation(n_train)
+        t0, loss_sum, n = time.time(), 0.0, 0
+        for step in range(steps_per_epoch):
+            idx = order[step * args.batch:(step + 1) * args.batch]
+            x, active, y = batcher.batch(idx, use_speed="speed" not in off)
+            x = augment_batch(x, active, g, off)
+            target = F.one_hot(y, len(LABELS)).float() * 0.95 + 0.05 / len(LABELS)
+            feats = net.features(x)
+            if "specaug" not in off:
+                feats = A.spec_augment(feats, g)
+            if "mixup" not in off and torch.rand(1, generator=g).item() < args.mixup:
+                lam = float(rng.beta(0.4, 0.4))
+                perm = torch.randperm(len(idx), generator=g)
+                feats = lam * feats + (1 - lam) * feats[perm]
+                target = lam * target + (1 - lam) * target[perm]
+            loss = torch.sum(-target * F.log_softmax(net.classify(feats), dim=1), dim=1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += float(loss) * len(idx)
+            n += len(idx)
+        val_acc = float((logits_of(net, val_waves).argmax(1).numpy() == y_val).mean())
+        history.append({"epoch": epoch + 1, "trainLoss": loss_sum / n, "valAccuracy": val_acc, "seconds": time.time() - t0})
+        log(f"epoch {epoch + 1}/{epochs} loss {loss_sum / n:.4f} val acc {val_acc:.4f} ({time.time() - t0:.0f} s)")
+        if val_acc > best[0]:
+            best = (val_acc, epoch + 1, copy.deepcopy(net.state_dict()))
+    net.load_state_dict(best[2])
+    return net.eval(), best[:2], history
+
+
 @torch.no_grad()
-def logits_of(net: EmotionNet, waves: list[np.ndarray]) -> torch.Tensor:
+def logits_of(net: torch.nn.Module, waves: list[np.ndarray]) -> torch.Tensor:
     """Whole clips, one at a time (each its own length), as `ser-ari analyze` sees a short recording."""
     net.eval()
     return torch.cat([net(torch.from_numpy(w)[None]) for w in waves])
@@ -169,10 +217,7 @@ def frames_len(x: torch.Tensor) -> int:
 
 def main() -> None:
     args = parse_args()
-    torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
-    g = torch.Generator().manual_seed(args.seed)
     off = {s for s in args.no_aug.split(",") if s}
     started = time.time()
 
@@ -188,59 +233,25 @@ def main() -> None:
     train_waves = [[v.numpy() for v in A.speed_variants(torch.from_numpy(waves[i]), speeds)] for i in part["train"]]
     log(f"speed variants ready ({time.time() - started:.0f} s)")
     crop = int(args.crop * SAMPLE_RATE)
-    batcher = Batcher(train_waves, labels[part["train"]], crop, rng)
     val_waves = [waves[i] for i in part["val"]]
     test_waves = [waves[i] for i in part["test"]]
 
-    stem = tuple(int(c) for c in args.stem.split(","))
-    net = EmotionNet(len(LABELS), ch=args.ch, dropout=args.dropout, stem=stem)
+    members, histories = [], []
+    for k in range(args.members):
+        seed = args.seed + 1000 * k
+        torch.manual_seed(seed)
+        batcher = Batcher(train_waves, labels[part["train"]], crop, np.random.default_rng(seed))
+        net, best, history = train_member(args, batcher, val_waves, labels[part["val"]], off, seed)
+        log(f"member {k + 1}/{args.members}: best epoch {best[1]} val acc {best[0]:.4f}")
+        members.append(net)
+        histories.append({"seed": seed, "bestEpoch": best[1], "bestValAccuracy": best[0], "epochs": history})
+    net = Ensemble(members).eval()
     n_params = sum(p.numel() for p in net.parameters())
-    log(f"parameters {n_params}")
-    steps_per_epoch = len(part["train"]) // args.batch
-    epochs = 1 if args.smoke else args.epochs
-    total_steps = (5 if args.smoke else steps_per_epoch) * epochs
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.15)
-
-    best = (-1.0, None, -1)
-    history = []
-    for epoch in range(epochs):
-        net.train()
-        order = rng.permutation(len(part["train"]))
-        t0, loss_sum, n = time.time(), 0.0, 0
-        for step in range(5 if args.smoke else steps_per_epoch):
-            idx = order[step * args.batch:(step + 1) * args.batch]
-            x, active, y = batcher.batch(idx, use_speed="speed" not in off)
-            x = augment_batch(x, active, g, off)
-            target = F.one_hot(y, len(LABELS)).float() * 0.95 + 0.05 / len(LABELS)
-            feats = net.features(x)
-            if "specaug" not in off:
-                feats = A.spec_augment(feats, g)
-            if "mixup" not in off and torch.rand(1, generator=g).item() < args.mixup:
-                lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g))).beta(0.4, 0.4))
-                perm = torch.randperm(len(idx), generator=g)
-                feats = lam * feats + (1 - lam) * feats[perm]
-                target = lam * target + (1 - lam) * target[perm]
-            loss = torch.sum(-target * F.log_softmax(net.classify(feats), dim=1), dim=1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += float(loss) * len(idx)
-            n += len(idx)
-        val_logits = logits_of(net, val_waves)
-        val_acc = float((val_logits.argmax(1).numpy() == labels[part["val"]]).mean())
-        history.append({"epoch": epoch + 1, "trainLoss": loss_sum / n, "valAccuracy": val_acc,
-                        "seconds": time.time() - t0})
-        log(f"epoch {epoch + 1}/{epochs} loss {loss_sum / n:.4f} val acc {val_acc:.4f} ({time.time() - t0:.0f} s)")
-        if val_acc > best[0]:
-            best = (val_acc, copy.deepcopy(net.state_dict()), epoch + 1)
-
-    net.load_state_dict(best[1])
-    net.eval()
+    epochs = histories[0]["epochs"][-1]["epoch"]
     val_logits = logits_of(net, val_waves)
     temperature = fit_temperature(val_logits, torch.from_numpy(labels[part["val"]]))
-    log(f"best epoch {best[2]} val acc {best[0]:.4f}, temperature {temperature:.3f}")
+    val_acc = float((val_logits.argmax(1).numpy() == labels[part["val"]]).mean())
+    log(f"ensemble of {len(members)}: val acc {val_acc:.4f}, temperature {temperature:.3f}")
 
     def probs_of(ws: list[np.ndarray]) -> np.ndarray:
         return torch.softmax(logits_of(net, ws) / temperature, dim=1).numpy()
@@ -287,12 +298,13 @@ def main() -> None:
             "excluded": sorted(__import__("data").EXCLUDED),
         },
         "split": {p: split[p] for p in ("train", "val", "test")} | {"seed": split["seed"], "method": split["method"]},
-        "training": {"seed": args.seed, "epochs": epochs, "bestEpoch": best[2], "batch": args.batch, "lr": args.lr,
-                     "cropSeconds": args.crop, "augmentationsOff": sorted(off), "history": history,
+        "training": {"seed": args.seed, "members": args.members, "epochs": epochs, "batch": args.batch, "lr": args.lr,
+                     "mixup": args.mixup, "dropout": args.dropout, "stem": args.stem, "trunkChannels": args.ch,
+                     "cropSeconds": args.crop, "augmentationsOff": sorted(off), "members_history": histories,
                      "seconds": round(time.time() - started), "torch": torch.__version__},
         "metrics": {"test": test, "val": val, "testUncalibratedEce": uncal["ece"], "robustness": robustness,
                     "evaluation": "held-out test actors, whole clips, 8 kHz mu-law as shipped in shared/data"},
-        "command": "/usr/bin/python3 models/training/train.py " + " ".join(sys.argv[1:]),
+        "command": reproduce_command(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
@@ -317,6 +329,19 @@ def parity_fixture(model: torch.nn.Module, files: list[str], ws: list[np.ndarray
                       "audio": [round(v, 6) for v in synthetic[0, :4000].tolist()],
                       "probs": model(torch.tensor([[round(v, 6) for v in synthetic[0, :4000].tolist()]]))[0].tolist()},
     }
+
+
+def reproduce_command() -> str:
+    """The command that rebuilds this model in models/ (an --out used to try candidates elsewhere is left out)."""
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            args.append(a)
+    return " ".join(["/usr/bin/python3 models/training/train.py", *args])
 
 
 def log(msg: str) -> None:
