@@ -19,6 +19,8 @@ export interface InferenceResult {
   batchMs: number;
   /** From `infer()` to the batch leaving for a worker. */
   queuedMs: number;
+  /** The worker thread whose onnxruntime session ran the batch. */
+  threadId: number;
 }
 
 export interface BatchStats {
@@ -144,7 +146,7 @@ export class InferenceEngine extends EventEmitter<InferenceEngineEvents> {
     const sentAt = performance.now();
     const k = this.card.labels.length;
     this.#pool.run(audio, items.length, len).then(
-      ({ probs, ms }) => {
+      ({ probs, ms, threadId }) => {
         const queuedMs = sentAt - items[0]!.enqueuedAt;
         this.emit('batch', { size: items.length, samples: len, ms, queuedMs });
         items.forEach((item, i) =>
@@ -153,6 +155,7 @@ export class InferenceEngine extends EventEmitter<InferenceEngineEvents> {
             batchSize: items.length,
             batchMs: ms,
             queuedMs: sentAt - item.enqueuedAt,
+            threadId,
           }),
         );
       },

@@ -2,7 +2,7 @@
  * One onnxruntime-node session per worker thread: `session.run()` blocks the thread it runs on for the
  * whole inference (measured in shared/notes/training-stack.md), so it must never run on the RTP thread.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -38,7 +38,7 @@ async function run(msg: ToWorker): Promise<void> {
     const out = await session.run({ [init.inputName]: input }, [init.outputName]);
     const tensor = out[init.outputName]!;
     const probs = new Float32Array(tensor.data as Float32Array);
-    post({ type: 'result', id: msg.id, probs, dims: [...tensor.dims], ms: performance.now() - started }, [
+    post({ type: 'result', id: msg.id, probs, dims: [...tensor.dims], ms: performance.now() - started, threadId }, [
       probs.buffer as ArrayBuffer,
     ]);
   } catch (err) {

@@ -12,5 +12,5 @@ export type ToWorker = { type: 'run'; id: number; audio: Float32Array; batch: nu
 export type FromWorker =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }
   | { type: 'load-failed'; message: string }
-  | { type: 'result'; id: number; probs: Float32Array; dims: number[]; ms: number }
+  | { type: 'result'; id: number; probs: Float32Array; dims: number[]; ms: number; threadId: number }
   | { type: 'run-failed'; id: number; message: string };

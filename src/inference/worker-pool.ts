@@ -8,6 +8,8 @@ export interface RunResult {
   probs: Float32Array;
   dims: number[];
   ms: number;
+  /** The worker thread that ran it. */
+  threadId: number;
 }
 
 interface Pending {
@@ -104,7 +106,7 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
           case 'result': {
             const p = slot.inflight.get(msg.id);
             slot.inflight.delete(msg.id);
-            p?.resolve({ probs: msg.probs, dims: msg.dims, ms: msg.ms });
+            p?.resolve({ probs: msg.probs, dims: msg.dims, ms: msg.ms, threadId: msg.threadId });
             return;
           }
           case 'run-failed': {

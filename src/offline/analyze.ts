@@ -69,7 +69,7 @@ export async function analyzeWav(
   for (let ch = 0; ch < wav.channels.length; ch++) {
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
-    const found = windowsOf(audio, engine, opts.minSpeechRatio);
+    const found = windowsOf(audio, engine);
     const results = await Promise.all(
       found.map(async (w): Promise<WindowResult> => {
         const base = { channel: ch, start: w.startSample / rate, end: w.endSample / rate, speechRatio: w.speechRatio, dbfs: w.dbfs };
@@ -103,9 +103,9 @@ export async function analyzeWav(
   };
 }
 
-function windowsOf(audio: Float32Array, engine: InferenceEngine, minSpeechRatio: number): AudioWindow[] {
+function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
   const windower = new Windower(
-    { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples, minSpeechRatio },
+    { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples },
     new EnergyVad(),
   );
   const out: AudioWindow[] = [];

@@ -51,7 +51,6 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
         sampleRate: this.#rate,
         windowSamples: engine.windowSamples,
         hopSamples: engine.hopSamples,
-        minSpeechRatio: opts.minSpeechRatio,
       },
       new EnergyVad(opts.vad),
     );

@@ -9,3 +9,25 @@ export const CREMA_D = resolve(REPO, '../shared/data/crema-d-8k');
 export const CLIPS = resolve(CREMA_D, 'clips');
 export const HAVE_CREMA_D = existsSync(CLIPS);
 export const ASTERISK = resolve(REPO, '../shared/asterisk');
+
+import { readFileSync } from 'node:fs';
+import { concatenate, loadClips } from '../../src/sim/demo-audio.js';
+
+/** The held-out test actors named in the shipped model's card: voices the model never heard. */
+export function testActors(): string[] {
+  const card = JSON.parse(readFileSync(MODEL.replace(/\.onnx$/, '.json'), 'utf8')) as { split: { test: string[] } };
+  return card.split.test;
+}
+
+/**
+ * One caller's speech: one `emotion` clip (level XX) from each of `count` different test actors,
+ * starting at actor number `first`, joined with short pauses. Several voices, so that a test does not
+ * hinge on how the model hears one speaker.
+ */
+export function testActorSpeech(emotion: string, count: number, first = 0): Float32Array {
+  const actors = testActors();
+  const picked = Array.from({ length: count }, (_, i) => actors[(first + i) % actors.length]!).map(
+    (actor, i) => loadClips(CLIPS, new RegExp(`^${actor}_[A-Z]{3}_${emotion}_XX\\.wav$`))[(first + i) % 3]!,
+  );
+  return concatenate(picked);
+}

@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SerError } from '../../src/errors.js';
 import { InferenceEngine, type BatchStats } from '../../src/inference/engine.js';
@@ -81,21 +82,12 @@ describe('InferenceEngine with the shipped model', () => {
     });
   });
 
-  it('keeps the calling thread free while a large batch runs', async () => {
-    const windows = Array.from({ length: 200 }, (_, i) => speechLike(3, 120, i));
-    let last = performance.now();
-    let maxGap = 0;
-    const timer = setInterval(() => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - last);
-      last = now;
-    }, 2);
-    const t0 = performance.now();
-    await Promise.all(windows.map((w) => engine.infer(w)));
-    const busy = performance.now() - t0;
-    clearInterval(timer);
-    // 200 windows keep the workers busy for far longer than any single gap on this thread may be.
-    expect(maxGap).toBeLessThan(Math.max(60, busy / 4));
+  it('runs onnxruntime on its worker threads, never on the calling thread', async () => {
+    const results = await Promise.all(Array.from({ length: 64 }, (_, i) => engine.infer(speechLike(3, 120, i))));
+    const threads = new Set(results.map((r) => r.threadId));
+    expect(threads.has(threadId)).toBe(false);
+    // both workers took part (least-busy dispatch)
+    expect(threads.size).toBe(2);
   });
 
   it('rejects a window shorter than the model minimum', async () => {
@@ -124,7 +116,7 @@ describe('InferenceEngine: BAD MODEL gives a clear start-up error', () => {
 
   it('file that differs from the card checksum', async () => {
     const bytes = new Uint8Array(readFileSync(MODEL));
-    bytes[bytes.length - 10] ^= 0xff;
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
     const err = await openError(variant(() => undefined, bytes));
     expect(err.code).toBe('MODEL_CORRUPT');
   });
@@ -153,9 +145,9 @@ describe('InferenceEngine: BAD MODEL gives a clear start-up error', () => {
 
   it('rejects work after close', async () => {
     const e = await InferenceEngine.open({ ...OPTS, workers: 1, modelPath: MODEL });
-    const pending = e.infer(speechLike(3, 150, 3));
+    const pending = expect(e.infer(speechLike(3, 150, 3))).rejects.toMatchObject({ code: 'INFERENCE_CLOSED' });
     await e.close();
-    await expect(pending).rejects.toMatchObject({ code: 'INFERENCE_CLOSED' });
+    await pending;
     await expect(e.infer(speechLike(3, 150, 4))).rejects.toMatchObject({ code: 'INFERENCE_CLOSED' });
   });
 });
