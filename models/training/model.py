@@ -125,10 +125,11 @@ class Ensemble(nn.Module):
 class Exported(nn.Module):
     """What ships: audio [N, T] -> calibrated probabilities [N, K]."""
 
-    def __init__(self, net: nn.Module, temperature: float) -> None:
+    def __init__(self, net: nn.Module, temperature: float, bias: torch.Tensor) -> None:
         super().__init__()
         self.net = net
         self.register_buffer("inv_t", torch.tensor(1.0 / temperature))
+        self.register_buffer("bias", bias.clone().float())
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(audio) * self.inv_t, dim=1)
+        return torch.softmax(self.net(audio) * self.inv_t + self.bias, dim=1)
