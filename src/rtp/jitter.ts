@@ -5,7 +5,7 @@ export interface JitterOptions {
   depthPackets: number;
   /** A jump larger than this (either way) is a new stream, not loss. */
   maxGapPackets: number;
-  /** In-order output: a payload, or null for a lost packet (conceal it). Payload views are reused. */
+  /** In-order output: a payload, or null for a lost or skipped packet (play silence). Payload views are reused. */
   onFrame(payload: Uint8Array | null, seq: number): void;
 }
 
@@ -48,6 +48,24 @@ export class JitterBuffer {
 
   get stats(): JitterStats {
     return { ...this.#stats };
+  }
+
+  /**
+   * A packet of the stream that carries no audio we play (comfort noise, a DTMF event, an unknown
+   * payload type): its slot plays as silence instead of being concealed and counted as lost.
+   * Ignored unless it falls inside the window the buffer is waiting on.
+   */
+  skip(seq: number): void {
+    if (!this.#started) return;
+    const ahead = seqDiff(seq, this.#next);
+    if (ahead < 0 || ahead >= SLOTS - 1 || ahead > this.#opts.maxGapPackets) return;
+    const slot = seq & (SLOTS - 1);
+    if (this.#seq[slot] === seq && this.#state[slot] === HELD) return;
+    this.#len[slot] = 0;
+    this.#seq[slot] = seq;
+    this.#state[slot] = HELD;
+    if (seqDiff(seq, this.#highest) > 0) this.#highest = seq;
+    this.#drain(false);
   }
 
   push(seq: number, payload: Uint8Array): void {
@@ -97,7 +115,8 @@ export class JitterBuffer {
       const slot = this.#next & (SLOTS - 1);
       if (this.#seq[slot] === this.#next && this.#state[slot] === HELD) {
         this.#state[slot] = PLAYED;
-        this.#opts.onFrame(this.#data[slot]!.subarray(0, this.#len[slot]), this.#next);
+        const len = this.#len[slot]!;
+        this.#opts.onFrame(len === 0 ? null : this.#data[slot]!.subarray(0, len), this.#next);
       } else {
         const waiting = seqDiff(this.#highest, this.#next);
         if (waiting < 0 || (!all && waiting < this.#opts.depthPackets)) return;

@@ -27,7 +27,7 @@ export interface RtpStats {
   foreignSource: number;
   foreignSsrc: number;
   badPayloadType: number;
-  /** Unparseable, or a payload that is empty or larger than 80 ms of slin16. */
+  /** Unparseable, or a payload larger than 80 ms of slin16. */
   malformed: number;
   ssrcChanges: number;
   /** RFC 3550 interarrival jitter, in ms. */
@@ -142,12 +142,14 @@ export class RtpReceiver {
       return;
     }
     const p = parseRtp(msg);
-    if (!p.ok || p.payload.length === 0 || p.payload.length > MAX_PAYLOAD) {
+    if (!p.ok || p.payload.length > MAX_PAYLOAD) {
       this.#counts.malformed++;
       return;
     }
     if (p.payloadType !== PCMU && p.payloadType !== PCMA && p.payloadType !== this.#slin16) {
       this.#counts.badPayloadType++;
+      // In our stream it still took a sequence number: play its 20 ms as silence, not as a loss.
+      if (p.ssrc === this.#ssrc) this.#jitter.skip(p.sequence);
       return;
     }
     const now = performance.now();
@@ -166,7 +168,8 @@ export class RtpReceiver {
       this.#firstAt = now;
       this.#opts.onFirstPacket?.();
     }
-    this.#jitter.push(p.sequence, p.payload);
+    if (p.payload.length === 0) this.#jitter.skip(p.sequence);
+    else this.#jitter.push(p.sequence, p.payload);
   }
 
   #acceptSsrc(ssrc: number, now: number): boolean {
