@@ -37,6 +37,8 @@ export class Windower {
   #frames = 0;
   #seen = 0;
   #lastEnd = 0;
+  /** Stream position at which the next window is due: windows end on a fixed grid, whatever the packet sizes. */
+  #due: number;
 
   constructor(spec: WindowSpec, vad: EnergyVad = new EnergyVad()) {
     this.#spec = spec;
@@ -45,6 +47,7 @@ export class Windower {
     this.#frameCap = Math.ceil(spec.windowSamples / FRAME) + 1;
     this.#speech = new Uint8Array(this.#frameCap);
     this.#energy = new Float64Array(this.#frameCap);
+    this.#due = spec.windowSamples;
   }
 
   get samplesSeen(): number {
@@ -65,9 +68,9 @@ export class Windower {
       if (this.#partialLength === FRAME) this.#closeFrame();
     }
     this.#seen += length;
+    if (this.#seen < this.#due) return null;
     const { windowSamples, hopSamples } = this.#spec;
-    if (this.#seen < windowSamples) return null;
-    if (this.#lastEnd > 0 && this.#seen - this.#lastEnd < hopSamples) return null;
+    while (this.#due <= this.#seen) this.#due += hopSamples;
     return this.#emit(windowSamples);
   }
 
@@ -86,6 +89,7 @@ export class Windower {
     this.#frames = 0;
     this.#seen = 0;
     this.#lastEnd = 0;
+    this.#due = this.#spec.windowSamples;
   }
 
   #closeFrame(): void {
