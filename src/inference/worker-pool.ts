@@ -77,6 +77,16 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
   }
 
+  /** Fault injection for tests: ends one worker thread the way a native crash would. */
+  async killWorker(index: number): Promise<void> {
+    await this.#slots[index]?.worker.terminate();
+  }
+
+  /** Workers able to take work. */
+  get alive(): number {
+    return this.#slots.filter((s) => s.alive).length;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

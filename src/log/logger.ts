@@ -7,7 +7,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   return pino(
     {
       level,
-      base: { app: 'ser-ari' },
+      base: { service: 'ser-ari' },
       redact: {
         paths: ['password', '*.password', '*.*.password', 'token', '*.token', '*.*.token', 'authorization', '*.authorization'],
         censor: '[redacted]',
