@@ -44,6 +44,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ch", type=int, default=128, help="channels of the 1-D trunk")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--mixup", type=float, default=0.5, help="probability of mixup per batch")
+    p.add_argument("--calibration", choices=("nll", "balanced"), default="nll",
+                   help="nll: temperature + class bias by validation likelihood; balanced: class bias chosen for the "
+                        "best mean per-class recall on the validation actors, then the temperature by likelihood")
+    p.add_argument("--from-weights", default=None,
+                   help="skip training: calibrate, evaluate and export the members saved in this .pt")
+    p.add_argument("--history-log", default=None,
+                   help="with --from-weights from a run that did not store its history: that run's log")
     p.add_argument("--members", type=int, default=1, help="networks trained from different seeds, logits averaged")
     p.add_argument("--crop", type=float, default=3.0, help="training window in seconds (the serving window)")
     p.add_argument("--threads", type=int, default=2)
@@ -173,10 +180,30 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(ece)
 
 
-def fit_calibration(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """Temperature and per-class bias (vector scaling with a shared scale, Guo et al. 2017) minimising
-    the validation actors' NLL: the temperature fixes over- or under-confidence, the bias a class the
-    network under- or over-predicts on new voices."""
+def fit_calibration(logits: torch.Tensor, labels: torch.Tensor, mode: str = "nll") -> tuple[float, torch.Tensor]:
+    """Temperature and per-class bias fitted on the validation actors.
+
+    nll: both by likelihood (vector scaling with a shared scale, Guo et al. 2017): the temperature fixes
+    over- or under-confidence, the bias a class the network under- or over-predicts on new voices.
+    balanced: the bias maximises the mean per-class recall (a prior correction, so that no class is
+    starved), then the temperature is fitted by likelihood with that bias held fixed.
+    """
+    if mode == "balanced":
+        t0, _ = fit_calibration(logits, labels, "nll")
+        bias = balanced_bias(logits / t0, labels)
+        log_t = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.LBFGS([log_t], lr=1, max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure_t():
+            opt.zero_grad()
+            loss = F.cross_entropy(logits / log_t.clamp(-3, 5).exp() + bias * t0 / log_t.clamp(-3, 5).exp(), labels)
+            loss.backward()
+            return loss
+
+        opt.step(closure_t)
+        t = float(log_t.clamp(-3, 5).exp())
+        # bias was chosen on logits / t0; expressed on logits / t it keeps the same decisions
+        return t, (bias * t0 / t).detach()
     log_t = torch.zeros(1, requires_grad=True)
     bias = torch.zeros(logits.shape[1], requires_grad=True)
     opt = torch.optim.LBFGS([log_t, bias], lr=1, max_iter=500, line_search_fn="strong_wolfe")
@@ -189,6 +216,61 @@ def fit_calibration(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, 
 
     opt.step(closure)
     return float(log_t.clamp(-3, 5).exp()), (bias - bias.mean()).detach()
+
+
+def balanced_bias(logits: torch.Tensor, labels: torch.Tensor, rounds: int = 4) -> torch.Tensor:
+    """Coordinate search over per-class offsets for the best mean recall (ties: the smaller offsets)."""
+    k = logits.shape[1]
+    bias = torch.zeros(k)
+    grid = torch.linspace(-1.5, 1.5, 61)
+
+    def mean_recall(b: torch.Tensor) -> float:
+        pred = (logits + b).argmax(1)
+        return float(torch.stack([(pred[labels == c] == c).float().mean() for c in range(k)]).mean())
+
+    for _ in range(rounds):
+        for c in range(k):
+            best, best_v = mean_recall(bias), float(bias[c])
+            for v in grid:
+                trial = bias.clone()
+                trial[c] = v
+                r = mean_recall(trial)
+                if r > best + 1e-9 or (abs(r - best) <= 1e-9 and abs(float(v)) < abs(best_v)):
+                    best, best_v = r, float(v)
+            bias[c] = best_v
+    return bias - bias.mean()
+
+
+def load_members(args, path: Path) -> tuple[list[EmotionNet], list[dict]]:
+    saved = torch.load(path)
+    a = saved["args"]
+    stem = tuple(int(c) for c in a["stem"].split(","))
+    members = []
+    for state in saved["members"]:
+        net = EmotionNet(len(LABELS), ch=a["ch"], dropout=a["dropout"], stem=stem)
+        net.load_state_dict(state)
+        members.append(net.eval())
+    histories = saved.get("histories") or histories_from_log(args.history_log, len(members), a["seed"])
+    log(f"loaded {len(members)} member(s) from {path}")
+    return members, histories
+
+
+def histories_from_log(log_path: str | None, n: int, seed: int) -> list[dict]:
+    """Per-member epoch history recovered from a training log (runs before histories were saved)."""
+    import re
+    if not log_path:
+        return [{"seed": seed + 1000 * k, "epochs": []} for k in range(n)]
+    out, cur = [], []
+    for line in Path(log_path).read_text().splitlines():
+        m = re.search(r"epoch (\d+)/\d+ loss ([\d.]+) val acc ([\d.]+) \((\d+) s\)", line)
+        if m:
+            cur.append({"epoch": int(m[1]), "trainLoss": float(m[2]), "valAccuracy": float(m[3]), "seconds": int(m[4])})
+        m = re.search(r"member (\d+)/\d+: best epoch (\d+) val acc ([\d.]+)", line)
+        if m:
+            k = int(m[1]) - 1
+            out.append({"seed": seed + 1000 * k, "bestEpoch": int(m[2]), "bestValAccuracy": float(m[3]), "epochs": cur})
+            cur = []
+    return out
 
 
 def degrade(waves: list[np.ndarray], kind: str, seed: int) -> list[np.ndarray]:
@@ -241,24 +323,27 @@ def main() -> None:
     val_waves = [waves[i] for i in part["val"]]
     test_waves = [waves[i] for i in part["test"]]
 
-    members, histories = [], []
-    for k in range(args.members):
-        seed = args.seed + 1000 * k
-        torch.manual_seed(seed)
-        batcher = Batcher(train_waves, labels[part["train"]], crop, np.random.default_rng(seed))
-        net, best, history = train_member(args, batcher, val_waves, labels[part["val"]], off, seed)
-        log(f"member {k + 1}/{args.members}: best epoch {best[1]} val acc {best[0]:.4f}")
-        members.append(net)
-        histories.append({"seed": seed, "bestEpoch": best[1], "bestValAccuracy": best[0], "epochs": history})
+    if args.from_weights:
+        members, histories = load_members(args, Path(args.from_weights))
+    else:
+        members, histories = [], []
+        for k in range(args.members):
+            seed = args.seed + 1000 * k
+            torch.manual_seed(seed)
+            batcher = Batcher(train_waves, labels[part["train"]], crop, np.random.default_rng(seed))
+            net, best, history = train_member(args, batcher, val_waves, labels[part["val"]], off, seed)
+            log(f"member {k + 1}/{args.members}: best epoch {best[1]} val acc {best[0]:.4f}")
+            members.append(net)
+            histories.append({"seed": seed, "bestEpoch": best[1], "bestValAccuracy": best[0], "epochs": history})
     net = Ensemble(members).eval()
     n_params = sum(p.numel() for p in net.parameters())
-    epochs = histories[0]["epochs"][-1]["epoch"]
+    epochs = histories[0]["epochs"][-1]["epoch"] if histories[0]["epochs"] else args.epochs
     val_logits = logits_of(net, val_waves)
-    temperature, bias = fit_calibration(val_logits, torch.from_numpy(labels[part["val"]]))
+    temperature, bias = fit_calibration(val_logits, torch.from_numpy(labels[part["val"]]), args.calibration)
     val_acc = float((val_logits.argmax(1).numpy() == labels[part["val"]]).mean())
     log(f"ensemble of {len(members)}: val acc {val_acc:.4f}, temperature {temperature:.3f}, bias {bias.numpy().round(3)}")
-    torch.save({"members": [m.state_dict() for m in members], "temperature": temperature, "bias": bias,
-                "args": vars(args)}, Path(args.out) / f"{args.name}.pt")
+    torch.save({"members": [m.state_dict() for m in members], "histories": histories, "temperature": temperature,
+                "bias": bias, "args": vars(args)}, Path(args.out) / f"{args.name}.pt")
 
     def probs_of(ws: list[np.ndarray]) -> np.ndarray:
         return torch.softmax(logits_of(net, ws) / temperature + bias, dim=1).numpy()
@@ -306,7 +391,7 @@ def main() -> None:
         },
         "split": {p: split[p] for p in ("train", "val", "test")} | {"seed": split["seed"], "method": split["method"]},
         "training": {"seed": args.seed, "members": args.members, "epochs": epochs, "batch": args.batch, "lr": args.lr,
-                     "mixup": args.mixup, "dropout": args.dropout, "stem": args.stem, "trunkChannels": args.ch,
+                     "mixup": args.mixup, "dropout": args.dropout, "calibration": args.calibration, "stem": args.stem, "trunkChannels": args.ch,
                      "cropSeconds": args.crop, "augmentationsOff": sorted(off), "members_history": histories,
                      "seconds": round(time.time() - started), "torch": torch.__version__},
         "metrics": {"test": test, "val": val, "testUncalibratedEce": uncal["ece"], "robustness": robustness,
@@ -339,14 +424,15 @@ def parity_fixture(model: torch.nn.Module, files: list[str], ws: list[np.ndarray
 
 
 def reproduce_command() -> str:
-    """The command that rebuilds this model in models/ (an --out used to try candidates elsewhere is left out)."""
+    """The command that rebuilds this model from scratch in models/: --out (where candidates were tried)
+    and --from-weights / --history-log (re-calibrating saved weights) are left out."""
     args, skip = [], False
     for a in sys.argv[1:]:
         if skip:
             skip = False
-        elif a == "--out":
+        elif a in ("--out", "--from-weights", "--history-log"):
             skip = True
-        elif not a.startswith("--out="):
+        elif not a.startswith(("--out=", "--from-weights=", "--history-log=")):
             args.append(a)
     return " ".join(["/usr/bin/python3 models/training/train.py", *args])
 

@@ -3,82 +3,97 @@ import { EnergyVad, meanSquareDbfs } from './vad.js';
 
 export interface WindowSpec {
   sampleRate: number;
+  /** Samples per model window (e.g. 24000: 3 s at 8 kHz). */
   windowSamples: number;
+  /** Samples between window ends (e.g. 8000: 1 s). */
   hopSamples: number;
 }
 
 export interface AudioWindow {
   /** Its own buffer: it is transferred to an inference worker. */
   samples: Float32Array;
-  /** Positions in the call's stream (seconds = samples / sampleRate). */
+  /** Positions in the call's stream (seconds = samples / sampleRate); endSample is exclusive. */
   startSample: number;
   endSample: number;
-  /** Share of the window's 20 ms frames that the VAD called speech. */
+  /** Share of the window's complete 20 ms frames that the VAD called speech. */
   speechRatio: number;
   /** RMS level of the speech frames (of all frames when there are none). */
   dbfs: number;
 }
 
+/** VAD frame: 20 ms at 8 kHz. */
 const FRAME = 160;
 
 /**
- * Cuts the call's audio into model windows: the latest `windowSamples`, every `hopSamples`, each with
- * the VAD's verdict over its frames. Everything is pre-allocated except the window handed out.
+ * Cuts a call's audio into model windows: the latest `windowSamples`, every `hopSamples` once a full
+ * window has arrived, each with the VAD's verdict over its frames. Window ends lie on a fixed grid
+ * (window, window + hop, ...), reached whatever the packet sizes; the window ends at the first packet
+ * boundary at or past its grid point. Nothing is allocated per packet, only the window handed out.
  */
 export class Windower {
   readonly #spec: WindowSpec;
   readonly #vad: EnergyVad;
   readonly #audio: FloatRingBuffer;
+  // Per-frame speech flag and energy (sum of squares), indexed by frame number modulo #frameCap.
   readonly #frameCap: number;
   readonly #speech: Uint8Array;
   readonly #energy: Float64Array;
+  /** A frame begun by one push and finished by a later one. */
   readonly #partial = new Float32Array(FRAME);
   #partialLength = 0;
   #frames = 0;
   #seen = 0;
+  /** End of the last window emitted (0: none yet). */
   #lastEnd = 0;
-  /** Stream position at which the next window is due: windows end on a fixed grid, whatever the packet sizes. */
+  /** Stream position at which the next window is due. */
   #due: number;
 
   constructor(spec: WindowSpec, vad: EnergyVad = new EnergyVad()) {
-    this.#spec = spec;
+    const { windowSamples, hopSamples, sampleRate } = spec;
+    if (!Number.isInteger(windowSamples) || windowSamples < 1) throw new RangeError(`windowSamples must be a positive integer, got ${windowSamples}`);
+    if (!Number.isInteger(hopSamples) || hopSamples < 1) throw new RangeError(`hopSamples must be a positive integer, got ${hopSamples}`);
+    if (!(sampleRate > 0)) throw new RangeError(`sampleRate must be positive, got ${sampleRate}`);
+    this.#spec = { ...spec };
     this.#vad = vad;
-    this.#audio = new FloatRingBuffer(spec.windowSamples);
-    this.#frameCap = Math.ceil(spec.windowSamples / FRAME) + 1;
+    this.#audio = new FloatRingBuffer(windowSamples);
+    this.#frameCap = Math.ceil(windowSamples / FRAME) + 1;
     this.#speech = new Uint8Array(this.#frameCap);
     this.#energy = new Float64Array(this.#frameCap);
-    this.#due = spec.windowSamples;
+    this.#due = windowSamples;
   }
 
   get samplesSeen(): number {
     return this.#seen;
   }
 
-  /** Feeds audio; returns a window when one is due. Lengths need not be whole frames. */
+  /**
+   * Feeds `length` samples of `src` from `offset` (any length; 160 normally). Returns a window when one is
+   * due, else null. A push spanning several grid points returns only the latest window.
+   */
   push(src: Float32Array, offset: number, length: number): AudioWindow | null {
     this.#audio.write(src, offset, length);
     let at = offset;
-    let left = length;
-    while (left > 0) {
-      const take = Math.min(left, FRAME - this.#partialLength);
-      this.#partial.set(src.subarray(at, at + take), this.#partialLength);
-      this.#partialLength += take;
-      at += take;
-      left -= take;
-      if (this.#partialLength === FRAME) this.#closeFrame();
-    }
+    const end = offset + length;
+    // Finish a pending partial frame, then run whole frames straight from src, then keep the rest.
+    if (this.#partialLength > 0) at = this.#fillPartial(src, at, end);
+    for (; at + FRAME <= end; at += FRAME) this.#closeFrame(src, at);
+    if (at < end) this.#fillPartial(src, at, end);
     this.#seen += length;
+
     if (this.#seen < this.#due) return null;
-    const { windowSamples, hopSamples } = this.#spec;
-    while (this.#due <= this.#seen) this.#due += hopSamples;
-    return this.#emit(windowSamples);
+    while (this.#due <= this.#seen) this.#due += this.#spec.hopSamples;
+    return this.#emit(this.#spec.windowSamples);
   }
 
-  /** End of a recording: a last, possibly shorter, window if audio remains that no window has covered. */
+  /**
+   * End of a recording: a last window over the latest min(windowSamples, seen) samples when the recording
+   * was shorter than a window, or when more than half a hop has arrived since the last window; else null.
+   */
   flush(): AudioWindow | null {
-    if (this.#seen === 0) return null;
-    if (this.#seen < this.#spec.windowSamples) return this.#lastEnd === 0 ? this.#emit(this.#seen) : null;
-    if (this.#seen - this.#lastEnd > this.#spec.hopSamples / 2) return this.#emit(this.#spec.windowSamples);
+    const { windowSamples, hopSamples } = this.#spec;
+    if (this.#seen === 0 || this.#seen === this.#lastEnd) return null;
+    if (this.#seen < windowSamples) return this.#emit(this.#seen);
+    if (this.#seen - this.#lastEnd > hopSamples / 2) return this.#emit(windowSamples);
     return null;
   }
 
@@ -92,38 +107,54 @@ export class Windower {
     this.#due = this.#spec.windowSamples;
   }
 
-  #closeFrame(): void {
+  #fillPartial(src: Float32Array, at: number, end: number): number {
+    const partial = this.#partial;
+    let n = this.#partialLength;
+    while (n < FRAME && at < end) partial[n++] = src[at++]!;
+    this.#partialLength = n;
+    if (n === FRAME) {
+      this.#closeFrame(partial, 0);
+      this.#partialLength = 0;
+    }
+    return at;
+  }
+
+  #closeFrame(x: Float32Array, at: number): void {
     let sum = 0;
-    for (let i = 0; i < FRAME; i++) sum += this.#partial[i]! * this.#partial[i]!;
+    for (let i = at; i < at + FRAME; i++) sum += x[i]! * x[i]!;
     const slot = this.#frames % this.#frameCap;
-    this.#speech[slot] = this.#vad.process(this.#partial, 0, FRAME) ? 1 : 0;
+    this.#speech[slot] = this.#vad.process(x, at, FRAME) ? 1 : 0;
     this.#energy[slot] = sum;
     this.#frames++;
-    this.#partialLength = 0;
   }
 
   #emit(length: number): AudioWindow {
     const samples = new Float32Array(length);
     this.#audio.copyLatest(samples, length);
-    const frames = Math.min(this.#frames, Math.floor(length / FRAME));
+    // Complete frames lying inside the window: the newest ends where the pending partial frame begins.
+    const frames = Math.min(this.#frames, Math.floor((length - this.#partialLength) / FRAME));
     let speech = 0;
     let speechEnergy = 0;
     let allEnergy = 0;
     for (let k = 1; k <= frames; k++) {
       const slot = (this.#frames - k) % this.#frameCap;
       allEnergy += this.#energy[slot]!;
-      if (this.#speech[slot]) {
+      if (this.#speech[slot] === 1) {
         speech++;
         speechEnergy += this.#energy[slot]!;
       }
     }
     this.#lastEnd = this.#seen;
+    let meanSquare = 0;
+    if (speech > 0) meanSquare = speechEnergy / (speech * FRAME);
+    else if (frames > 0) meanSquare = allEnergy / (frames * FRAME);
+    else for (let i = 0; i < length; i++) meanSquare += (samples[i]! * samples[i]!) / length; // under one frame
     return {
       samples,
       startSample: this.#seen - length,
       endSample: this.#seen,
       speechRatio: frames > 0 ? speech / frames : 0,
-      dbfs: meanSquareDbfs(speech > 0 ? speechEnergy / (speech * FRAME) : frames > 0 ? allEnergy / (frames * FRAME) : 0),
+      dbfs: meanSquareDbfs(meanSquare),
     };
   }
 }

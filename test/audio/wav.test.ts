@@ -1,104 +1,245 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeWav, parseWav, WavFormatError } from '../../src/audio/wav.js';
-import { CLIPS, HAVE_CREMA_D } from '../helpers/paths.js';
+import { ALAW_TO_FLOAT, ULAW_TO_FLOAT, encodeAlawSample, encodeUlawSample } from '../../src/audio/g711.js';
+import { WavFormatError, encodeWav, parseWav, type WavErrorCode } from '../../src/audio/wav.js';
+import { sine } from './signals.js';
 
-const tone = (n: number, f: number): Float32Array => Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin((2 * Math.PI * f * i) / 8000));
+/** CREMA-D lives beside the repository (never copied into it): <repo>/../shared/data/crema-d-8k/clips. */
+const CLIPS = new URL('../../../shared/data/crema-d-8k/clips/', import.meta.url);
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof WavFormatError) return err.code;
-    throw err;
-  }
-  return 'no error';
+const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
+
+function chunk(id: string, body: Uint8Array | number[], declaredSize?: number): Uint8Array {
+  const b = Uint8Array.from(body);
+  const out = new Uint8Array(8 + b.length + (b.length & 1));
+  out.set(ascii(id));
+  new DataView(out.buffer).setUint32(4, declaredSize ?? b.length, true);
+  out.set(b, 8);
+  return out;
 }
 
-/** A hand-built WAV with arbitrary fmt fields and extra chunks. */
-function wav(fmt: { tag: number; ch: number; rate: number; bits: number; extensible?: number }, data: Uint8Array, extra: Uint8Array[] = []): Uint8Array {
-  const fmtLen = fmt.extensible !== undefined ? 40 : 16;
-  const fmtChunk = new Uint8Array(8 + fmtLen);
-  const dv = new DataView(fmtChunk.buffer);
-  fmtChunk.set([0x66, 0x6d, 0x74, 0x20]);
-  dv.setUint32(4, fmtLen, true);
-  dv.setUint16(8, fmt.extensible !== undefined ? 0xfffe : fmt.tag, true);
-  dv.setUint16(10, fmt.ch, true);
-  dv.setUint32(12, fmt.rate, true);
-  dv.setUint16(20, (fmt.ch * fmt.bits) / 8, true);
-  dv.setUint16(22, fmt.bits, true);
-  if (fmt.extensible !== undefined) dv.setUint16(32, fmt.extensible, true);
-  const dataChunk = new Uint8Array(8 + data.length + (data.length & 1));
-  dataChunk.set([0x64, 0x61, 0x74, 0x61]);
-  new DataView(dataChunk.buffer).setUint32(4, data.length, true);
-  dataChunk.set(data, 8);
-  const body = [...extra, fmtChunk, dataChunk];
-  const total = 12 + body.reduce((n, c) => n + c.length, 0);
+function riff(...chunks: Uint8Array[]): Uint8Array {
+  const total = 12 + chunks.reduce((n, c) => n + c.length, 0);
   const out = new Uint8Array(total);
-  out.set([0x52, 0x49, 0x46, 0x46]);
+  out.set(ascii('RIFF'));
   new DataView(out.buffer).setUint32(4, total - 8, true);
-  out.set([0x57, 0x41, 0x56, 0x45], 8);
+  out.set(ascii('WAVE'), 8);
   let at = 12;
-  for (const c of body) {
+  for (const c of chunks) {
     out.set(c, at);
     at += c.length;
   }
   return out;
 }
 
-describe('parseWav / encodeWav', () => {
-  it('round-trips PCM16, mu-law and A-law within their quantisation', () => {
-    const x = tone(800, 440);
-    for (const [format, tol] of [['pcm16', 1 / 32768], ['ulaw', 0.02], ['alaw', 0.02]] as const) {
-      const back = parseWav(encodeWav([x], 8000, format));
-      expect(back.format).toBe(format);
-      expect(back.sampleRate).toBe(8000);
-      back.channels[0]!.forEach((v, i) => expect(Math.abs(v - x[i]!)).toBeLessThanOrEqual(tol));
+/** A 16-byte fmt body, or the 40-byte WAVE_FORMAT_EXTENSIBLE one carrying `tag` in its subformat GUID. */
+function fmt(tag: number, channels: number, rate: number, bits: number, extensible = false): Uint8Array {
+  const body = new Uint8Array(extensible ? 40 : 16);
+  const dv = new DataView(body.buffer);
+  dv.setUint16(0, extensible ? 0xfffe : tag, true);
+  dv.setUint16(2, channels, true);
+  dv.setUint32(4, rate, true);
+  dv.setUint32(8, (rate * channels * bits) / 8, true);
+  dv.setUint16(12, (channels * bits) / 8, true);
+  dv.setUint16(14, bits, true);
+  if (extensible) {
+    dv.setUint16(16, 22, true); // cbSize
+    dv.setUint16(18, bits, true); // valid bits
+    dv.setUint32(20, channels === 2 ? 3 : 4, true); // channel mask
+    dv.setUint16(24, tag, true);
+    body.set([0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71], 26);
+  }
+  return chunk('fmt ', body);
+}
+
+function codeOf(fn: () => unknown): WavErrorCode | 'no error' {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof WavFormatError) {
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message.length).toBeGreaterThan(10);
+      return err.code;
     }
+    throw err;
+  }
+  return 'no error';
+}
+
+describe('encodeWav -> parseWav round trips', () => {
+  const x = sine(8000, 440, 801, 0.7); // odd length: odd data size for 8-bit formats, so a pad byte
+  x[0] = 1.5; // clipped
+  x[1] = -1.5;
+
+  it('pcm16: every sample comes back as round(x * 32768) / 32768, clipped', () => {
+    const back = parseWav(encodeWav([x], 8000, 'pcm16'));
+    expect(back.format).toBe('pcm16');
+    expect(back.sampleRate).toBe(8000);
+    expect(back.channels).toHaveLength(1);
+    const expected = Array.from(x, (v) => Math.max(-32768, Math.min(32767, Math.round(v * 32768))) / 32768 + 0); // +0: no -0
+    expect(Array.from(back.channels[0]!)).toEqual(expected);
   });
 
-  it('separates the channels of an interleaved stereo file', () => {
-    const left = tone(400, 300);
-    const right = tone(400, 1200);
+  it('ulaw and alaw: every sample comes back as its G.711 code decodes', () => {
+    const u = parseWav(encodeWav([x], 8000, 'ulaw'));
+    expect(u.format).toBe('ulaw');
+    expect(Array.from(u.channels[0]!)).toEqual(Array.from(x, (v) => ULAW_TO_FLOAT[encodeUlawSample(v)]!));
+    const a = parseWav(encodeWav([x], 8000, 'alaw'));
+    expect(a.format).toBe('alaw');
+    expect(Array.from(a.channels[0]!)).toEqual(Array.from(x, (v) => ALAW_TO_FLOAT[encodeAlawSample(v)]!));
+  });
+
+  it('writes the canonical 44-byte header with a pad byte after odd data', () => {
+    const bytes = encodeWav([x], 8000, 'ulaw');
+    expect(bytes.length).toBe(44 + 801 + 1);
+    const dv = new DataView(bytes.buffer);
+    expect(dv.getUint32(4, true)).toBe(bytes.length - 8);
+    expect(dv.getUint32(40, true)).toBe(801);
+    expect(dv.getUint32(28, true)).toBe(8000); // byte rate
+  });
+
+  it('separates the channels of interleaved stereo and 3-channel files', () => {
+    const left = sine(16000, 300, 400, 0.5);
+    const right = sine(16000, 1200, 400, 0.25);
     const back = parseWav(encodeWav([left, right], 16000, 'pcm16'));
-    expect(back.channels).toHaveLength(2);
     expect(back.sampleRate).toBe(16000);
-    expect(back.channels[0]![100]).toBeCloseTo(left[100]!, 4);
-    expect(back.channels[1]![100]).toBeCloseTo(right[100]!, 4);
+    expect(back.channels).toHaveLength(2);
+    back.channels[0]!.forEach((v, i) => expect(v).toBe(Math.round(left[i]! * 32768) / 32768 + 0));
+    back.channels[1]!.forEach((v, i) => expect(v).toBe(Math.round(right[i]! * 32768) / 32768 + 0));
+
+    const three = [Float32Array.of(0.5, 0.25), Float32Array.of(-0.5, -0.25), Float32Array.of(0, 0.125)];
+    const tri = parseWav(encodeWav(three, 8000, 'alaw'));
+    expect(tri.channels.map((c) => Array.from(c))).toEqual(three.map((c) => Array.from(c, (v) => ALAW_TO_FLOAT[encodeAlawSample(v)]!)));
   });
 
-  it('reads 24-bit, 32-bit float and WAVE_FORMAT_EXTENSIBLE, skipping LIST chunks and odd padding', () => {
-    const pcm24 = Uint8Array.from([0x00, 0x00, 0x40, 0x00, 0x00, 0xc0]); // +0.5, -0.5
-    expect(Array.from(parseWav(wav({ tag: 1, ch: 1, rate: 44100, bits: 24 }, pcm24)).channels[0]!)).toEqual([0.5, -0.5]);
-    const f32 = new Uint8Array(new Float32Array([0.25, -0.75]).buffer);
-    const list = Uint8Array.from([0x4c, 0x49, 0x53, 0x54, 3, 0, 0, 0, 1, 2, 3, 0]); // odd-sized LIST + pad byte
-    const r = parseWav(wav({ tag: 3, ch: 1, rate: 48000, bits: 32, extensible: 3 }, f32, [list]));
-    expect(r.format).toBe('float32');
-    expect(Array.from(r.channels[0]!)).toEqual([0.25, -0.75]);
+  it('BAD CALL: encodeWav rejects no channels or channels of different lengths', () => {
+    expect(() => encodeWav([], 8000, 'pcm16')).toThrow(RangeError);
+    expect(() => encodeWav([new Float32Array(3), new Float32Array(4)], 8000, 'pcm16')).toThrow(RangeError);
+  });
+});
+
+describe('parseWav', () => {
+  it('reads unsigned 8-bit PCM', () => {
+    const r = parseWav(riff(fmt(1, 1, 11025, 8), chunk('data', [0x80, 0xff, 0x00, 0xc0])));
+    expect(r.format).toBe('pcm8');
+    expect(r.sampleRate).toBe(11025);
+    expect(Array.from(r.channels[0]!)).toEqual([0, 127 / 128, -1, 0.5]);
   });
 
-  it('reads a data chunk cut short by the end of the file up to the end', () => {
-    const full = encodeWav([tone(1000, 440)], 8000, 'pcm16');
-    const cut = full.subarray(0, 44 + 600);
-    expect(parseWav(cut).channels[0]!.length).toBe(300);
+  it('reads 24-bit PCM, sign-extended', () => {
+    const data = [0x00, 0x00, 0x40, 0x00, 0x00, 0xc0, 0xff, 0xff, 0x7f, 0x01, 0x00, 0x80];
+    const r = parseWav(riff(fmt(1, 1, 44100, 24), chunk('data', data)));
+    expect(r.format).toBe('pcm24');
+    expect(Array.from(r.channels[0]!)).toEqual([0.5, -0.5, 8388607 / 8388608, -8388607 / 8388608]);
   });
 
-  it('BAD FILE: names the problem with a code', () => {
-    expect(codeOf(() => parseWav(new TextEncoder().encode('ID3 this is an mp3')))).toBe('WAV_NOT_RIFF');
-    const noData = encodeWav([tone(10, 440)], 8000, 'pcm16').slice(0, 36);
-    expect(codeOf(() => parseWav(noData))).toBe('WAV_NO_DATA');
-    const adpcm = wav({ tag: 2, ch: 1, rate: 8000, bits: 4 }, new Uint8Array(10));
-    expect(codeOf(() => parseWav(adpcm))).toBe('WAV_UNSUPPORTED_FORMAT');
-    expect(codeOf(() => parseWav(wav({ tag: 1, ch: 1, rate: 8000, bits: 16 }, new Uint8Array(4)).subarray(0, 30)))).toBe('WAV_TRUNCATED');
+  it('reads 32-bit PCM and 32-bit float', () => {
+    const pcm32 = new Uint8Array(8);
+    new DataView(pcm32.buffer).setInt32(0, 0x40000000, true);
+    new DataView(pcm32.buffer).setInt32(4, -0x80000000, true);
+    const r32 = parseWav(riff(fmt(1, 1, 48000, 32), chunk('data', pcm32)));
+    expect(r32.format).toBe('pcm32');
+    expect(Array.from(r32.channels[0]!)).toEqual([0.5, -1]);
+
+    const f32 = new Uint8Array(new Float32Array([0.25, -0.75, 1.5]).buffer);
+    const rf = parseWav(riff(fmt(3, 1, 48000, 32), chunk('data', f32)));
+    expect(rf.format).toBe('float32');
+    expect(Array.from(rf.channels[0]!)).toEqual([0.25, -0.75, 1.5]);
   });
 
-  it.skipIf(!HAVE_CREMA_D)('reads a CREMA-D clip from ../shared as 8 kHz mono mu-law', () => {
-    const r = parseWav(readFileSync(join(CLIPS, '1001_DFA_ANG_XX.wav')));
+  it('reads WAVE_FORMAT_EXTENSIBLE headers by their subformat GUID', () => {
+    const pcm = new Uint8Array(8);
+    const dv = new DataView(pcm.buffer);
+    [0x4000, -0x4000, 0x2000, -0x2000].forEach((v, i) => dv.setInt16(2 * i, v, true));
+    const stereo = parseWav(riff(fmt(1, 2, 22050, 16, true), chunk('data', pcm)));
+    expect(stereo.format).toBe('pcm16');
+    expect(stereo.channels.map((c) => Array.from(c))).toEqual([
+      [0.5, 0.25],
+      [-0.5, -0.25],
+    ]);
+    const f32 = new Uint8Array(new Float32Array([0.125]).buffer);
+    expect(parseWav(riff(fmt(3, 1, 96000, 32, true), chunk('data', f32))).format).toBe('float32');
+    expect(parseWav(riff(fmt(7, 1, 8000, 8, true), chunk('data', [0xff]))).format).toBe('ulaw');
+  });
+
+  it('skips LIST, fact and other chunks, including odd-sized ones with their pad byte', () => {
+    const list = chunk('LIST', [...ascii('INFO'), 1, 2, 3]); // 7 bytes + pad
+    const fact = chunk('fact', [4, 0, 0, 0]);
+    const odd = chunk('junk', [9]); // 1 byte + pad
+    const r = parseWav(riff(list, fmt(7, 1, 8000, 8), fact, odd, chunk('data', [0x00, 0x80, 0xff])));
+    expect(Array.from(r.channels[0]!, (v) => v * 32768)).toEqual([-32124, 32124, 0]);
+  });
+
+  it('reads a data chunk that comes before the fmt chunk', () => {
+    const r = parseWav(riff(chunk('data', [0xd5, 0x55]), fmt(6, 1, 8000, 8)));
+    expect(r.format).toBe('alaw');
+    expect(Array.from(r.channels[0]!, (v) => v * 32768)).toEqual([8, -8]);
+  });
+
+  it('reads a data chunk cut short by the end of the file up to the last whole sample frame', () => {
+    const full = encodeWav([sine(8000, 440, 1000)], 8000, 'pcm16');
+    const cut = full.subarray(0, 44 + 601); // 300 samples and one odd byte
+    const r = parseWav(cut);
+    expect(r.channels[0]!.length).toBe(300);
+    expect(r.channels[0]).toEqual(parseWav(full).channels[0]!.subarray(0, 300));
+
+    const stereo = encodeWav([sine(8000, 440, 100), sine(8000, 880, 100)], 8000, 'pcm16');
+    const r2 = parseWav(stereo.subarray(0, 44 + 4 * 10 + 2)); // 10 frames and half of the 11th
+    expect(r2.channels.map((c) => c.length)).toEqual([10, 10]);
+  });
+
+  it('reads a streamed recording whose data size is 0xFFFFFFFF', () => {
+    const file = riff(fmt(7, 1, 8000, 8), chunk('data', [0x00, 0x80, 0xff, 0x7f], 0xffffffff));
+    expect(parseWav(file.subarray(0, file.length)).channels[0]!.length).toBe(4);
+  });
+
+  it('reads from a view at an odd byte offset into a larger buffer (a Node Buffer slice)', () => {
+    const wav = encodeWav([Float32Array.of(0.5, -0.25)], 8000, 'pcm16');
+    const big = Buffer.alloc(wav.length + 3);
+    big.set(wav, 1);
+    const r = parseWav(big.subarray(1, 1 + wav.length));
+    expect(Array.from(r.channels[0]!)).toEqual([0.5, -0.25]);
+  });
+
+  it('EXPECTED FAILURE: names each kind of bad file with a code', () => {
+    expect(codeOf(() => parseWav(new Uint8Array(0)))).toBe('WAV_NOT_RIFF');
+    expect(codeOf(() => parseWav(new TextEncoder().encode('ID3\u0003 this is an mp3 file, not a wav')))).toBe('WAV_NOT_RIFF');
+    expect(codeOf(() => parseWav(Uint8Array.from([...ascii('RIFF'), 0, 0, 0, 0, ...ascii('AVI ')])))).toBe('WAV_NOT_RIFF');
+    expect(codeOf(() => parseWav(riff(chunk('LIST', [1, 2, 3, 4]), chunk('data', [1, 2]))))).toBe('WAV_NO_FMT');
+    expect(codeOf(() => parseWav(riff(fmt(1, 1, 8000, 16))))).toBe('WAV_NO_DATA');
+    expect(codeOf(() => parseWav(riff(fmt(1, 1, 8000, 16), chunk('LIST', [1, 2]))))).toBe('WAV_NO_DATA');
+    expect(codeOf(() => parseWav(riff(fmt(2, 1, 8000, 4), chunk('data', [0, 0]))))).toBe('WAV_UNSUPPORTED_FORMAT'); // MS ADPCM
+    expect(codeOf(() => parseWav(riff(fmt(1, 1, 8000, 12), chunk('data', [0, 0]))))).toBe('WAV_UNSUPPORTED_FORMAT');
+    expect(codeOf(() => parseWav(riff(fmt(1, 0, 8000, 16), chunk('data', [0, 0]))))).toBe('WAV_UNSUPPORTED_FORMAT');
+    expect(codeOf(() => parseWav(riff(fmt(1, 1, 0, 16), chunk('data', [0, 0]))))).toBe('WAV_UNSUPPORTED_FORMAT');
+    const badGuid = fmt(1, 1, 8000, 16, true);
+    badGuid[8 + 30] = 0x11;
+    expect(codeOf(() => parseWav(riff(badGuid, chunk('data', [0, 0]))))).toBe('WAV_UNSUPPORTED_FORMAT');
+  });
+
+  it('EXPECTED FAILURE: a file cut before its data chunk is WAV_TRUNCATED', () => {
+    const whole = encodeWav([sine(8000, 440, 100)], 8000, 'pcm16');
+    expect(codeOf(() => parseWav(whole.subarray(0, 30)))).toBe('WAV_TRUNCATED'); // inside fmt
+    expect(codeOf(() => parseWav(whole.subarray(0, 40)))).toBe('WAV_TRUNCATED'); // inside the data chunk header
+    const longList = riff(chunk('LIST', new Uint8Array(100)), fmt(1, 1, 8000, 16), chunk('data', [0, 0]));
+    expect(codeOf(() => parseWav(longList.subarray(0, 60)))).toBe('WAV_TRUNCATED'); // inside LIST
+  });
+
+  it('reads a real CREMA-D clip from ../shared as 8 kHz mono mu-law', (ctx) => {
+    const file = new URL('1001_DFA_ANG_XX.wav', CLIPS);
+    ctx.skip(!existsSync(CLIPS), `CREMA-D clips not found at ${CLIPS.pathname}: skipped (the data set lives beside the repository)`);
+    const bytes = readFileSync(file);
+    const r = parseWav(bytes);
     expect(r.format).toBe('ulaw');
     expect(r.sampleRate).toBe(8000);
     expect(r.channels).toHaveLength(1);
-    expect(r.channels[0]!.length / 8000).toBeGreaterThan(1);
-    expect(r.channels[0]!.length / 8000).toBeLessThan(5.1);
+    const seconds = r.channels[0]!.length / r.sampleRate;
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(5);
+    expect(r.channels[0]!.length).toBeLessThanOrEqual(bytes.length - 44); // one byte per sample, after the header
+    let peak = 0;
+    for (const v of r.channels[0]!) peak = Math.max(peak, Math.abs(v));
+    expect(peak).toBeGreaterThan(0.05); // an actor shouting, not silence
+    expect(peak).toBeLessThanOrEqual(1);
   });
 });

@@ -1,135 +1,188 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRtp } from '../../src/rtp/packet.js';
-import { ASTERISK } from '../helpers/paths.js';
+import { parseRtp, type RtpParseResult } from '../../src/rtp/packet.js';
+import { buildRtp, HAVE_CAPTURES, loadCapture, prng } from './support.js';
 
-function packet(opts: { cc?: number; ext?: Buffer; pad?: number; payload?: number; version?: number; pt?: number } = {}): Buffer {
-  const cc = opts.cc ?? 0;
-  const payload = Buffer.alloc(opts.payload ?? 160, 0x55);
-  const ext = opts.ext ?? null;
-  const pad = opts.pad ?? 0;
-  const head = Buffer.alloc(12 + 4 * cc);
-  head[0] = ((opts.version ?? 2) << 6) | (pad ? 0x20 : 0) | (ext ? 0x10 : 0) | cc;
-  head[1] = opts.pt ?? 0;
-  head.writeUInt16BE(0xfffe, 2);
-  head.writeUInt32BE(0x12345678, 4);
-  head.writeUInt32BE(0xdeadbeef, 8);
-  for (let i = 0; i < cc; i++) head.writeUInt32BE(0x1000 + i, 12 + 4 * i);
-  const padding = Buffer.alloc(pad);
-  if (pad) padding[pad - 1] = pad;
-  return Buffer.concat([head, ...(ext ? [ext] : []), payload, padding]);
+type Ok = Extract<RtpParseResult, { ok: true }>;
+
+function ok(r: RtpParseResult): Ok {
+  if (!r.ok) throw new Error(`rejected: ${r.reason}`);
+  return r;
 }
 
-function oneByteExtension(): Buffer {
-  // profile 0xBEDE, 1 word: element id 1, length 2 (L=1), then one byte of padding
-  return Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x11, 0xaa, 0xbb, 0x00]);
-}
+const bytes = (n: number, from = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
 
-function twoByteExtension(): Buffer {
-  // profile 0x1000, 1 word: element id 3, length 2
-  return Buffer.from([0x10, 0x00, 0x00, 0x01, 0x03, 0x02, 0xcc, 0xdd]);
-}
+/** RFC 8285 one-byte elements: id 1 with 2 bytes, id 2 with 1 byte, then padding to the word. */
+const ONE_BYTE = { profile: 0xbede, body: Uint8Array.from([0x11, 0xaa, 0xbb, 0x20, 0xcc, 0x00, 0x00, 0x00]) };
+/** RFC 8285 two-byte elements: id 3 with 2 bytes, id 4 with 0 bytes, padding. */
+const TWO_BYTE = { profile: 0x1000, body: Uint8Array.from([0x03, 0x02, 0xdd, 0xee, 0x04, 0x00, 0x00, 0x00]) };
+/** A profile that is neither: an opaque block. */
+const OPAQUE = { profile: 0x1234, body: bytes(12, 0x80) };
 
-const captures = ['ulaw', 'slin16'].map((f) => join(ASTERISK, 'rtp', `${f}-snoop-in.packets.json`));
-
-describe('parseRtp', () => {
-  it.skipIf(!existsSync(captures[0]!))('reads real Asterisk externalMedia packets as the capture notes describe', () => {
-    for (const [file, pt, size, step] of [
-      [captures[0]!, 0, 160, 160],
-      [captures[1]!, 118, 640, 320],
-    ] as const) {
-      const { packets } = JSON.parse(readFileSync(file, 'utf8')) as { packets: { hex: string }[] };
-      const parsed = packets.map((p) => parseRtp(Buffer.from(p.hex, 'hex')));
-      for (const [i, p] of parsed.entries()) {
-        if (!p.ok) throw new Error(`packet ${i} rejected: ${p.reason}`);
-        expect(p.payloadType).toBe(pt);
-        expect(p.payload.length).toBe(size);
-        expect(p.marker).toBe(false);
-        if (i > 0) {
-          const prev = parsed[i - 1] as Extract<typeof p, { ok: true }>;
-          expect((p.sequence - prev.sequence) & 0xffff).toBe(1);
-          expect((p.timestamp - prev.timestamp) >>> 0).toBe(step);
-          expect(p.ssrc).toBe(prev.ssrc);
-        }
-      }
-    }
+describe('parseRtp: captured Asterisk externalMedia packets', () => {
+  it.skipIf(!HAVE_CAPTURES)('ulaw: PT 0, 160-byte payload, seq +1, timestamp +160, one SSRC, no marker', () => {
+    checkCapture(loadCapture('ulaw'), 0, 160, 160);
   });
 
-  it('reads the fixed header and returns the payload as a view, not a copy', () => {
-    const buf = packet({ pt: 8 });
-    const p = parseRtp(buf);
-    if (!p.ok) throw new Error(p.reason);
-    expect(p).toMatchObject({ payloadType: 8, sequence: 0xfffe, timestamp: 0x12345678, ssrc: 0xdeadbeef, marker: false });
-    expect(p.payload.length).toBe(160);
+  it.skipIf(!HAVE_CAPTURES)('slin16: PT 118, 640-byte payload, seq +1, timestamp +320, one SSRC, no marker', () => {
+    checkCapture(loadCapture('slin16'), 118, 640, 320);
+  });
+
+  function checkCapture(packets: Buffer[], pt: number, size: number, step: number): void {
+    expect(packets.length).toBeGreaterThan(10);
+    let prev: Ok | null = null;
+    for (const [i, buf] of packets.entries()) {
+      const p = ok(parseRtp(buf));
+      expect(p.payloadType, `packet ${i}`).toBe(pt);
+      expect(p.payload.length).toBe(size);
+      expect(p.marker).toBe(false);
+      // the fields are where RFC 3550 puts them
+      expect(p.sequence).toBe(buf.readUInt16BE(2));
+      expect(p.timestamp).toBe(buf.readUInt32BE(4));
+      expect(p.ssrc).toBe(buf.readUInt32BE(8));
+      expect(Buffer.compare(Buffer.from(p.payload), buf.subarray(12))).toBe(0);
+      if (prev) {
+        expect((p.sequence - prev.sequence) & 0xffff).toBe(1);
+        expect((p.timestamp - prev.timestamp) >>> 0).toBe(step);
+        expect(p.ssrc).toBe(prev.ssrc);
+      }
+      prev = p;
+    }
+  }
+});
+
+describe('parseRtp: valid packets', () => {
+  it('reads every fixed-header field, including the top bits of 32-bit values and the marker', () => {
+    const p = ok(parseRtp(buildRtp({ pt: 127, marker: true, seq: 0xffff, ts: 0xfedcba98, ssrc: 0x89abcdef, payload: bytes(20) })));
+    expect(p).toMatchObject({ payloadType: 127, marker: true, sequence: 0xffff, timestamp: 0xfedcba98, ssrc: 0x89abcdef });
+    const q = ok(parseRtp(buildRtp({ pt: 8, seq: 0, ts: 0, ssrc: 0 })));
+    expect(q).toMatchObject({ payloadType: 8, marker: false, sequence: 0, timestamp: 0, ssrc: 0 });
+    expect(q.payload.length).toBe(0);
+  });
+
+  it('returns the payload as a view into the datagram, not a copy', () => {
+    const buf = buildRtp({ payload: bytes(160) });
+    const p = ok(parseRtp(buf));
     expect(p.payload.buffer).toBe(buf.buffer);
+    expect(p.payload.byteOffset).toBe(buf.byteOffset + 12);
+    buf[12] = 0xee;
+    expect(p.payload[0]).toBe(0xee);
   });
 
-  it('skips a CSRC list', () => {
-    const p = parseRtp(packet({ cc: 3, payload: 20 }));
-    expect(p.ok && p.payload.length).toBe(20);
-    expect(p.ok && p.payload[0]).toBe(0x55);
-  });
-
-  it('skips one-byte and two-byte header extensions', () => {
-    for (const ext of [oneByteExtension(), twoByteExtension()]) {
-      const p = parseRtp(packet({ ext, payload: 40 }));
-      expect(p.ok && p.payload.length).toBe(40);
-      expect(p.ok && p.payload.every((b) => b === 0x55)).toBe(true);
+  it('accepts a plain Uint8Array at a non-zero offset of a larger buffer, with and without an extension', () => {
+    for (const ext of [undefined, ONE_BYTE]) {
+      const pkt = buildRtp({ seq: 777, payload: bytes(32, 9), ...(ext ? { ext } : {}) });
+      const big = new Uint8Array(pkt.length + 10);
+      big.set(pkt, 7);
+      const view = big.subarray(7, 7 + pkt.length);
+      const p = ok(parseRtp(view));
+      expect(p.sequence).toBe(777);
+      expect([...p.payload]).toEqual([...bytes(32, 9)]);
     }
   });
 
-  it('removes padding', () => {
-    const p = parseRtp(packet({ pad: 4, payload: 30 }));
-    expect(p.ok && p.payload.length).toBe(30);
+  it('skips a CSRC list of every length 1..15', () => {
+    for (let cc = 1; cc <= 15; cc++) {
+      const p = ok(parseRtp(buildRtp({ csrc: Array.from({ length: cc }, (_, i) => 0xcafe0000 + i), payload: bytes(20, 50) })));
+      expect([...p.payload], `cc=${cc}`).toEqual([...bytes(20, 50)]);
+    }
   });
 
-  describe('BAD PACKET: rejected with a reason, never a throw', () => {
-    it('version other than 2', () => {
-      for (const version of [0, 1, 3]) expect(parseRtp(packet({ version }))).toEqual({ ok: false, reason: 'version' });
-    });
+  it('skips one-byte, two-byte and opaque header extensions, also with CSRCs and padding around', () => {
+    for (const ext of [ONE_BYTE, TWO_BYTE, OPAQUE, { profile: 0xbede, body: new Uint8Array(0) }]) {
+      const p = ok(parseRtp(buildRtp({ ext, payload: bytes(40, 3) })));
+      expect([...p.payload], ext.profile.toString(16)).toEqual([...bytes(40, 3)]);
+      const q = ok(parseRtp(buildRtp({ ext, csrc: [1, 2], pad: 3, payload: bytes(17, 5) })));
+      expect([...q.payload]).toEqual([...bytes(17, 5)]);
+    }
+  });
 
-    it('truncated at every length of the fixed header', () => {
-      const full = packet();
-      for (let n = 0; n < 12; n++) expect(parseRtp(full.subarray(0, n))).toEqual({ ok: false, reason: 'truncated' });
-    });
+  it('removes padding of any length 1..255', () => {
+    for (let pad = 1; pad <= 255; pad++) {
+      const p = ok(parseRtp(buildRtp({ pad, payload: bytes(30, 7) })));
+      expect(p.payload.length, `pad=${pad}`).toBe(30);
+      expect(p.payload[29]).toBe((7 + 29) & 0xff);
+    }
+  });
 
-    it('CSRC list running past the end', () => {
-      const buf = packet({ cc: 15, payload: 0 }).subarray(0, 12 + 4 * 10);
-      expect(parseRtp(buf)).toEqual({ ok: false, reason: 'csrc' });
-    });
+  it('parses a padding-only packet with an empty payload', () => {
+    for (const pad of [1, 4, 8, 255]) expect(ok(parseRtp(buildRtp({ pad }))).payload.length).toBe(0);
+  });
+});
 
-    it('extension header or body running past the end', () => {
-      const buf = packet({ ext: oneByteExtension(), payload: 0 });
-      expect(parseRtp(buf.subarray(0, 14))).toEqual({ ok: false, reason: 'extension' });
-      const lying = Buffer.from(buf);
-      lying.writeUInt16BE(200, 14); // claims 800 bytes of extension
-      expect(parseRtp(lying)).toEqual({ ok: false, reason: 'extension' });
-    });
+describe('parseRtp: BAD PACKET, rejected with its reason, never thrown', () => {
+  it('version 0, 1 or 3', () => {
+    for (const version of [0, 1, 3]) expect(parseRtp(buildRtp({ version, payload: bytes(160) }))).toEqual({ ok: false, reason: 'version' });
+  });
 
-    it('padding count of zero or larger than the payload', () => {
-      const zero = packet({ pad: 4, payload: 10 });
-      zero[zero.length - 1] = 0;
-      expect(parseRtp(zero)).toEqual({ ok: false, reason: 'padding' });
-      const big = packet({ pad: 4, payload: 10 });
-      big[big.length - 1] = 200;
-      expect(parseRtp(big)).toEqual({ ok: false, reason: 'padding' });
-    });
+  it('truncated at every length 0..11 of the fixed header', () => {
+    const full = buildRtp({ payload: bytes(160) });
+    for (let n = 0; n < 12; n++) expect(parseRtp(full.subarray(0, n)), `length ${n}`).toEqual({ ok: false, reason: 'truncated' });
+  });
 
-    it('padding-only packet parses with an empty payload', () => {
-      const p = parseRtp(packet({ pad: 8, payload: 0 }));
-      expect(p.ok && p.payload.length).toBe(0);
-    });
+  it('truncated at every length inside the CSRC list', () => {
+    const full = buildRtp({ csrc: [1, 2, 3, 4, 5], payload: bytes(8) });
+    for (let n = 12; n < 12 + 20; n++) expect(parseRtp(full.subarray(0, n)), `length ${n}`).toEqual({ ok: false, reason: 'csrc' });
+    expect(parseRtp(full.subarray(0, 32)).ok).toBe(true);
+  });
 
-    it('random bytes never throw', () => {
-      let seed = 42;
-      for (let i = 0; i < 5000; i++) {
-        const n = (seed = (seed * 1103515245 + 12345) >>> 0) % 64;
-        const buf = Buffer.alloc(n);
-        for (let k = 0; k < n; k++) buf[k] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
-        if (n > 0) buf[0] = (buf[0]! & 0x3f) | 0x80; // mostly version 2, to reach the deeper checks
-        expect(() => parseRtp(buf)).not.toThrow();
+  it('truncated at every length inside the extension header or body', () => {
+    for (const ext of [ONE_BYTE, TWO_BYTE, OPAQUE]) {
+      const full = buildRtp({ csrc: [9], ext, payload: bytes(4) });
+      const extEnd = 12 + 4 + 4 + ext.body.length;
+      for (let n = 16; n < extEnd; n++) expect(parseRtp(full.subarray(0, n)), `length ${n}`).toEqual({ ok: false, reason: 'extension' });
+      expect(parseRtp(full.subarray(0, extEnd)).ok).toBe(true);
+    }
+  });
+
+  it('extension length field claiming more than the datagram holds', () => {
+    const buf = buildRtp({ ext: ONE_BYTE, payload: bytes(160) });
+    buf.writeUInt16BE(0xffff, 14);
+    expect(parseRtp(buf)).toEqual({ ok: false, reason: 'extension' });
+  });
+
+  it('one-byte extension element running past the extension block it sits in', () => {
+    // element id 1, L=15 (16 bytes of data) inside a 1-word block; the payload behind it is long enough
+    const buf = buildRtp({ ext: { profile: 0xbede, body: Uint8Array.from([0x1f, 1, 2, 3]) }, payload: bytes(160) });
+    expect(parseRtp(buf)).toEqual({ ok: false, reason: 'extension' });
+    const two = buildRtp({ ext: { profile: 0x1000, body: Uint8Array.from([0x05, 0x40, 1, 2]) }, payload: bytes(160) });
+    expect(parseRtp(two)).toEqual({ ok: false, reason: 'extension' });
+  });
+
+  it('padding count of zero', () => {
+    const buf = buildRtp({ pad: 4, payload: bytes(10) });
+    buf[buf.length - 1] = 0;
+    expect(parseRtp(buf)).toEqual({ ok: false, reason: 'padding' });
+  });
+
+  it('padding count larger than what follows the header (it may not eat CSRCs or the extension)', () => {
+    const buf = buildRtp({ pad: 4, payload: bytes(10) });
+    buf[buf.length - 1] = 15; // 14 bytes follow the header
+    expect(parseRtp(buf)).toEqual({ ok: false, reason: 'padding' });
+    buf[buf.length - 1] = 14; // exactly all of it: valid, empty payload
+    expect(ok(parseRtp(buf)).payload.length).toBe(0);
+    const withExt = buildRtp({ ext: OPAQUE, csrc: [1], pad: 2, payload: bytes(3) });
+    withExt[withExt.length - 1] = 6;
+    expect(parseRtp(withExt)).toEqual({ ok: false, reason: 'padding' });
+    const onlyHeader = buildRtp({ pad: 1 }).subarray(0, 12); // P set, no byte after the header: count read from the SSRC
+    expect(parseRtp(onlyHeader)).toEqual({ ok: false, reason: 'padding' });
+  });
+
+  it('random datagrams never throw, and an accepted payload always lies inside the datagram after the header', () => {
+    const rand = prng(1234);
+    for (let i = 0; i < 20000; i++) {
+      const n = Math.floor(rand() * 80);
+      const buf = Buffer.alloc(n);
+      for (let k = 0; k < n; k++) buf[k] = Math.floor(rand() * 256);
+      if (n > 0 && rand() < 0.9) buf[0] = (buf[0]! & 0x3f) | 0x80; // mostly version 2, to reach the deeper checks
+      const extAt = 12 + 4 * ((buf[0] ?? 0) & 0x0f);
+      if (extAt + 2 <= n && rand() < 0.3) buf.writeUInt16BE(rand() < 0.5 ? 0xbede : 0x1000, extAt); // reach werift's element walk
+      let r: RtpParseResult | undefined;
+      expect(() => (r = parseRtp(buf))).not.toThrow();
+      if (r?.ok) {
+        expect(r.payload.buffer).toBe(buf.buffer);
+        expect(r.payload.byteOffset - buf.byteOffset).toBeGreaterThanOrEqual(12 + 4 * (buf[0]! & 0x0f));
+        expect(r.payload.byteOffset + r.payload.length).toBeLessThanOrEqual(buf.byteOffset + n);
       }
-    });
+    }
   });
 });
