@@ -1,0 +1,33 @@
+import type { EvidencePoint } from '../events/types.js';
+import type { HangupCause, PbxResult, TransferTarget } from '../pbx/types.js';
+
+/** What a rule (or a supervisor forcing an action) asks the PBX to do. */
+export type ActionSpec =
+  | { kind: 'priority'; set?: number; add?: number }
+  | { kind: 'setVars'; vars: Record<string, string> }
+  | { kind: 'transfer'; target: TransferTarget }
+  | { kind: 'play'; media: string }
+  | { kind: 'hangup'; cause: HangupCause; warn?: { media: string; graceSeconds: number } };
+
+/** An action waiting to execute (e.g. a hang-up in its grace period after the warning). */
+export interface PendingAction {
+  actionId: string;
+  callId: string;
+  rule: string;
+  action: ActionSpec;
+  /** ISO time at which it executes unless cancelled or its condition clears. */
+  dueAt: string;
+  evidence: EvidencePoint[];
+}
+
+/**
+ * What the console (and any external system, through the same authenticated API) may do to the
+ * policy's decisions. Implemented by the rule engine.
+ */
+export interface ActionControl {
+  pending(callId?: string): PendingAction[];
+  /** True when the action was pending and is now cancelled (it will not execute); false otherwise. */
+  cancel(actionId: string, by: string): boolean;
+  /** Executes an action on a call now, bypassing rule conditions but not auditing: it is an event like any other. */
+  force(callId: string, action: ActionSpec, by: string): Promise<PbxResult>;
+}
