@@ -1,0 +1,23 @@
+import type { Channel } from 'ari-client';
+
+/** A caller that reached `Stasis(ser,queue,<name>)`, tapped (or knowingly untapped), still in Stasis. */
+export interface QueueAdmission {
+  /** The caller channel's id, the key of the CallRegistry and of every event. */
+  callId: string;
+  /** The caller channel as ari-client sees it (answer, play, ring, continueInDialplan...). */
+  channel: Channel;
+  /** The queue name from the dialplan's Stasis args. */
+  queue: string;
+}
+
+/**
+ * The built-in queue (src/queue/) as the ARI app sees it. The app calls admit() once per caller,
+ * after the caller's tap is built; from then on the queue owns the caller until it ends. When no
+ * handler is configured the app continues the caller to the dialplan instead.
+ */
+export interface QueueHandler {
+  /** Takes the caller over. A rejection is logged and the caller is continued to the dialplan. */
+  admit(call: QueueAdmission): Promise<void>;
+  /** The caller hung up or left Stasis for good; forget it (idempotent). */
+  onCallEnded(callId: string): void;
+}
