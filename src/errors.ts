@@ -11,6 +11,12 @@ export const ERROR_CODES = {
   MODEL_CARD_MISMATCH: 'the ONNX graph and its card disagree (input/output names, shapes, labels)',
   INFERENCE_FAILED: 'a batch failed inside onnxruntime or its worker thread died',
   INFERENCE_CLOSED: 'inference was requested after the engine was closed',
+  RULES_FILE_UNREADABLE: 'the rules file named by `rules` or SER_RULES cannot be read',
+  RULES_INVALID: 'the rules file is not valid YAML or a rule does not match the rules language',
+  ARI_UNREACHABLE: 'Asterisk ARI cannot be reached (connection refused, DNS, timeout) or its API description cannot be loaded',
+  ARI_AUTH_FAILED: 'Asterisk refused the ARI user or password (HTTP 401)',
+  ARI_REQUEST_FAILED: 'an ARI REST request was refused by Asterisk; carries the HTTP status, method and resource id',
+  ARI_TIMEOUT: 'an ARI REST request got no answer within ari.requestTimeoutMs',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

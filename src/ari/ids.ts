@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Every channel and bridge ser-ari creates on Asterisk carries a preset id `ser-<kind>-<nonce>-<callId>`
+ * (and, for channels, Stasis args `ser-own,<kind>,<callId>`). The id alone lets reconcile tell our
+ * objects from anyone else's after a reconnect or a restart of either side, and tie each to its call.
+ */
+export const OWN_KINDS = ['snoop', 'em', 'bridge', 'whisper', 'agent', 'xfer'] as const;
+export type OwnKind = (typeof OWN_KINDS)[number];
+
+export const OWN_ARG = 'ser-own';
+const OWN_ID = new RegExp(`^ser-(${OWN_KINDS.join('|')})-([a-z0-9]{8})-(.+)$`);
+
+export function ownId(kind: OwnKind, callId: string): string {
+  return `ser-${kind}-${randomBytes(5).toString('hex').slice(0, 8)}-${callId}`;
+}
+
+/** Stasis args (snoop appArgs / externalMedia data) for one of our channels. */
+export function ownArgs(kind: OwnKind, callId: string): string {
+  return `${OWN_ARG},${kind},${callId}`;
+}
+
+export function parseOwnId(id: string): { kind: OwnKind; callId: string } | null {
+  const m = OWN_ID.exec(id);
+  return m ? { kind: m[1] as OwnKind, callId: m[3]! } : null;
+}
+
+/** True for a StasisStart of a channel we created ourselves (never a call). */
+export function isOwnChannel(id: string, args: readonly string[]): boolean {
+  return args[0] === OWN_ARG || parseOwnId(id) !== null;
+}
