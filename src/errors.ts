@@ -17,6 +17,10 @@ export const ERROR_CODES = {
   ARI_AUTH_FAILED: 'Asterisk refused the ARI user or password (HTTP 401)',
   ARI_REQUEST_FAILED: 'an ARI REST request was refused by Asterisk; carries the HTTP status, method and resource id',
   ARI_TIMEOUT: 'an ARI REST request got no answer within ari.requestTimeoutMs',
+  QUEUE_UNKNOWN: 'Stasis(ser,queue,<name>) named a queue that is not configured',
+  AMI_UNREACHABLE: 'the Asterisk Manager Interface cannot be reached or closed the connection',
+  AMI_AUTH_FAILED: 'Asterisk refused the AMI user or secret',
+  AMI_ACTION_FAILED: 'Asterisk answered an AMI action with an error or not in time (e.g. the caller is not in that queue)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

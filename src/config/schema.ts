@@ -74,6 +74,36 @@ export const configSchema = z
       .strict()
       .prefault({}),
     rules: z.string().nullable().default(null),
+    queues: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a queue name (letters, digits, _ or -), as in Stasis(ser,queue,<name>)'),
+            agents: z
+              .array(z.string().regex(/^[A-Za-z0-9_-]+\/[^\s,]+$/, 'an endpoint like "PJSIP/1001"'))
+              .min(1)
+              .refine((a) => new Set(a).size === a.length, 'each agent listed once'),
+            ringTimeoutSeconds: z.int().min(1).max(600).default(15),
+            retrySeconds: z.number().min(0).max(600).default(5).describe('rest of an agent after a ring that was not answered or was busy'),
+            moh: z.string().min(1).default('default').describe('music-on-hold class of the holding bridge'),
+            maxWaitSeconds: z.number().gt(0).nullable().default(null).describe('then the caller continues in the dialplan with SER_QUEUESTATUS=TIMEOUT'),
+          })
+          .strict(),
+      )
+      .default([])
+      .refine((qs) => new Set(qs.map((q) => q.name)).size === qs.length, 'queue names must be unique'),
+    ami: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.int().min(1).max(65535).default(5038),
+        user: z.string().min(1),
+        secret: z.string().min(1),
+        timeoutMs: z.int().min(100).max(60000).default(5000),
+      })
+      .strict()
+      .nullable()
+      .default(null)
+      .describe('Asterisk Manager Interface, only to reprioritise callers waiting in app_queue'),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

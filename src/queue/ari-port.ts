@@ -1,0 +1,140 @@
+import type { Client } from 'ari-client';
+
+/** The ARI events the queue reacts to, reduced to what it reads. */
+export type QueueAriEvent =
+  | { type: 'StasisStart'; channelId: string; args: string[] }
+  | { type: 'StasisEnd'; channelId: string }
+  | { type: 'ChannelDestroyed'; channelId: string; cause: number }
+  | { type: 'EndpointStateChange'; endpoint: string; state: string };
+
+/**
+ * The part of ARI the queue uses. One adapter over ari-client (below); tests may drive the queue
+ * through it against the simulator. Every method rejects with the far end's message on failure.
+ */
+export interface QueueAri {
+  originate(p: { endpoint: string; channelId: string; appArgs: string; timeoutSeconds: number; originator?: string; callerId?: string }): Promise<void>;
+  hangup(channelId: string, reason?: string): Promise<void>;
+  answer(channelId: string): Promise<void>;
+  createBridge(p: { bridgeId: string; type: 'holding' | 'mixing'; name: string }): Promise<void>;
+  destroyBridge(bridgeId: string): Promise<void>;
+  listBridges(): Promise<Array<{ id: string; name: string; channels: string[] }>>;
+  startMoh(bridgeId: string, mohClass: string): Promise<void>;
+  addChannels(bridgeId: string, channelIds: string[]): Promise<void>;
+  removeChannel(bridgeId: string, channelId: string): Promise<void>;
+  continueInDialplan(channelId: string): Promise<void>;
+  setVariable(channelId: string, name: string, value: string): Promise<void>;
+  /** null when the variable is not set. */
+  getVariable(channelId: string, name: string): Promise<string | null>;
+  /** ARI endpoint state (`online`, `offline`, `unknown`), null when the endpoint is unknown to the switch. */
+  endpointState(endpoint: string): Promise<string | null>;
+  /** Asks for EndpointStateChange events of these endpoints (ARI sends them only to subscribed apps). */
+  subscribeEndpoints(endpoints: string[]): Promise<void>;
+  /** Returns the unsubscribe function. */
+  onEvent(listener: (event: QueueAriEvent) => void): () => void;
+}
+
+type Listener = (event: Record<string, unknown>) => void;
+
+/** QueueAri over a connected ari-client instance (the one the ARI app started). */
+export function ariClientPort(client: Client, app: string): QueueAri {
+  return {
+    async originate(p) {
+      await client.channels.originate({
+        endpoint: p.endpoint,
+        app,
+        appArgs: p.appArgs,
+        channelId: p.channelId,
+        timeout: p.timeoutSeconds,
+        ...(p.originator ? { originator: p.originator } : {}),
+        ...(p.callerId ? { callerId: p.callerId } : {}),
+      });
+    },
+    async hangup(channelId, reason = 'normal') {
+      await client.channels.hangup({ channelId, reason });
+    },
+    async answer(channelId) {
+      await client.channels.answer({ channelId });
+    },
+    async createBridge(p) {
+      await client.bridges.create({ bridgeId: p.bridgeId, type: p.type, name: p.name });
+    },
+    async destroyBridge(bridgeId) {
+      await client.bridges.destroy({ bridgeId });
+    },
+    async listBridges() {
+      const bridges = await client.bridges.list();
+      return bridges.map((b) => ({ id: b.id, name: b.name ?? '', channels: toArray(b.channels) }));
+    },
+    async startMoh(bridgeId, mohClass) {
+      await client.bridges.startMoh({ bridgeId, mohClass });
+    },
+    async addChannels(bridgeId, channelIds) {
+      await client.bridges.addChannel({ bridgeId, channel: channelIds });
+    },
+    async removeChannel(bridgeId, channelId) {
+      await client.bridges.removeChannel({ bridgeId, channel: channelId });
+    },
+    async continueInDialplan(channelId) {
+      await client.channels.continueInDialplan({ channelId });
+    },
+    async setVariable(channelId, variable, value) {
+      await client.channels.setChannelVar({ channelId, variable, value });
+    },
+    async getVariable(channelId, variable) {
+      try {
+        const v = await client.channels.getChannelVar({ channelId, variable });
+        return v.value;
+      } catch (err) {
+        if (/not found/i.test(String((err as Error).message))) return null;
+        throw err;
+      }
+    },
+    async endpointState(endpoint) {
+      const [tech, resource] = splitEndpoint(endpoint);
+      try {
+        const e = await client.endpoints.get({ tech, resource });
+        return e.state ?? 'unknown';
+      } catch (err) {
+        if (/not found/i.test(String((err as Error).message))) return null;
+        throw err;
+      }
+    },
+    async subscribeEndpoints(endpoints) {
+      if (endpoints.length === 0) return;
+      await client.applications.subscribe({ applicationName: app, eventSource: endpoints.map((e) => `endpoint:${e}`) });
+    },
+    onEvent(listener) {
+      const handlers: Array<[string, Listener]> = [
+        ['StasisStart', (e) => listener({ type: 'StasisStart', channelId: channelIdOf(e), args: toArray(e.args as string | string[] | undefined) })],
+        ['StasisEnd', (e) => listener({ type: 'StasisEnd', channelId: channelIdOf(e) })],
+        ['ChannelDestroyed', (e) => listener({ type: 'ChannelDestroyed', channelId: channelIdOf(e), cause: Number(e.cause ?? 0) })],
+        [
+          'EndpointStateChange',
+          (e) => {
+            const ep = e.endpoint as { technology?: string; resource?: string; state?: string } | undefined;
+            if (ep?.technology && ep.resource) listener({ type: 'EndpointStateChange', endpoint: `${ep.technology}/${ep.resource}`, state: ep.state ?? 'unknown' });
+          },
+        ],
+      ];
+      const emitter = client as unknown as { on(t: string, l: Listener): void; removeListener(t: string, l: Listener): void };
+      for (const [type, l] of handlers) emitter.on(type, l);
+      return () => {
+        for (const [type, l] of handlers) emitter.removeListener(type, l);
+      };
+    },
+  };
+}
+
+export function splitEndpoint(endpoint: string): [tech: string, resource: string] {
+  const i = endpoint.indexOf('/');
+  return i < 0 ? [endpoint, ''] : [endpoint.slice(0, i), endpoint.slice(i + 1)];
+}
+
+function channelIdOf(e: Record<string, unknown>): string {
+  return String((e.channel as { id?: string } | undefined)?.id ?? '');
+}
+
+function toArray<T>(v: T | T[] | undefined): T[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
