@@ -1,0 +1,603 @@
+import type { Channel, Client } from 'ari-client';
+import { EventEmitter } from 'eventemitter3';
+import type { Logger } from 'pino';
+import type { CallRecord, CallRegistry } from '../calls/registry.js';
+import type { Config } from '../config/schema.js';
+import type { EmotionUpdate } from '../emotion/tracker.js';
+import type { EventBus } from '../events/bus.js';
+import type { CallMode, CallPhase, TapState } from '../events/types.js';
+import type { PbxResult } from '../pbx/types.js';
+import type { AudioPath } from '../pipeline/audio-path.js';
+import { AriConnection, type AriConnectionState } from './connection.js';
+import { isOwnChannel, parseOwnId } from './ids.js';
+import type { QueueHandler } from './queue-handler.js';
+import { planReconcile } from './reconcile.js';
+import { ariRequest, hasStatus } from './rest.js';
+import { CallSession } from './session.js';
+import { TapBuilder, removeBridge, removeChannel, type Tap } from './tap.js';
+import { waitForFirstPacket } from './tap-health.js';
+import { VerdictBook } from './verdict.js';
+
+export type { QueueHandler } from './queue-handler.js';
+
+export type AriConfig = Config['ari'];
+
+/** A raw ARI websocket event (StasisStart, ChannelDestroyed, PlaybackFinished, ...). */
+export interface AriEvent {
+  type: string;
+  args?: string[];
+  channel?: { id: string; name: string; caller?: { name: string; number: string }; dialplan?: { context: string; app_name?: string; app_data?: string } };
+  playback?: { id: string; state: string };
+  bridge?: { id: string };
+  cause?: number;
+  cause_txt?: string;
+}
+
+export interface AriAppHealth {
+  connected: boolean;
+  state: AriConnectionState;
+  reconnects: number;
+  lastError: string | null;
+  calls: number;
+  tapped: number;
+  /** Our objects Asterisk should hold right now (snoops, externalMedia, bridges, agent legs). */
+  objects: number;
+}
+
+export interface AriAppOptions {
+  config: Config;
+  logger: Logger;
+  bus: EventBus;
+  registry: CallRegistry;
+  audioPath: AudioPath;
+  queueHandler?: QueueHandler;
+}
+
+const WATCHED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'PlaybackFinished', 'ChannelLeftBridge'] as const;
+
+/**
+ * The Stasis application: dispatches callers by their Stasis args (monitor / decide / queue), taps
+ * them, keeps the CallRegistry current, reconciles after every (re)connect and releases everything
+ * on the way out. Our own snoop / externalMedia / agent channels enter the app too and are never calls.
+ */
+export class AriApp {
+  readonly #o: AriAppOptions;
+  readonly #cfg: AriConfig;
+  readonly #log: Logger;
+  readonly #conn: AriConnection;
+  readonly #sessions = new Map<string, CallSession>();
+  readonly #live = new Set<string>();
+  readonly #taps: TapBuilder;
+  readonly #verdicts: VerdictBook;
+  readonly #events = new EventEmitter<{ event: [AriEvent] }>();
+  readonly #wired = new WeakSet<Client>();
+  readonly #onEmotion = (u: EmotionUpdate): void => this.#verdicts.observe(u);
+  #stopping = false;
+  #reconciling: Promise<void> | null = null;
+
+  constructor(opts: AriAppOptions) {
+    const { config } = opts;
+    if (!config.ari.url) throw new Error('AriApp needs ari.url');
+    this.#o = opts;
+    this.#cfg = config.ari;
+    this.#log = opts.logger.child({ component: 'ari-app' });
+    this.#conn = new AriConnection({
+      url: config.ari.url,
+      user: config.ari.user,
+      password: config.ari.password,
+      app: config.ari.app,
+      reconnectMinMs: config.ari.reconnectMinMs,
+      reconnectMaxMs: config.ari.reconnectMaxMs,
+      connectTimeoutMs: config.ari.requestTimeoutMs * 2,
+      logger: opts.logger,
+    });
+    this.#taps = new TapBuilder({
+      client: () => this.#conn.client,
+      app: config.ari.app,
+      audioPath: opts.audioPath,
+      format: config.ari.tapFormat,
+      maxTaps: config.ari.maxTaps,
+      timeoutMs: config.ari.requestTimeoutMs,
+      live: this.#live,
+      logger: this.#log,
+    });
+    this.#verdicts = new VerdictBook(config.ari);
+    this.#conn.on('connected', (client) => this.#onConnected(client));
+  }
+
+  start(): void {
+    this.#o.audioPath.on('emotion', this.#onEmotion);
+    this.#conn.start();
+  }
+
+  get config(): AriConfig {
+    return this.#cfg;
+  }
+
+  get client(): Client | null {
+    return this.#conn.client;
+  }
+
+  /** Ids of our objects that should exist on Asterisk; anything of ours not in here is an orphan. */
+  get live(): Set<string> {
+    return this.#live;
+  }
+
+  get logger(): Logger {
+    return this.#log;
+  }
+
+  session(callId: string): CallSession | undefined {
+    return this.#sessions.get(callId);
+  }
+
+  record(callId: string): CallRecord | undefined {
+    return this.#o.registry.get(callId);
+  }
+
+  updateRecord(callId: string, patch: Partial<Omit<CallRecord, 'callId' | 'startedAt'>>): void {
+    this.#o.registry.update(callId, patch);
+  }
+
+  health(): AriAppHealth {
+    return {
+      connected: this.#conn.state === 'connected',
+      state: this.#conn.state,
+      reconnects: this.#conn.reconnects,
+      lastError: this.#conn.lastError,
+      calls: this.#sessions.size,
+      tapped: [...this.#sessions.values()].filter((s) => s.tap !== null).length,
+      objects: this.#live.size,
+    };
+  }
+
+  /** Resolves with the first event that matches, or null after `timeoutMs` (or when the call ends, via signal). */
+  waitForEvent(match: (e: AriEvent) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<AriEvent | null> {
+    return new Promise((resolve) => {
+      const done = (e: AriEvent | null): void => {
+        clearTimeout(timer);
+        this.#events.off('event', onEvent);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(e);
+      };
+      const onEvent = (e: AriEvent): void => {
+        if (match(e)) done(e);
+      };
+      const onAbort = (): void => done(null);
+      const timer = setTimeout(() => done(null), timeoutMs);
+      this.#events.on('event', onEvent);
+      if (signal?.aborted) done(null);
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Sends the caller back to the dialplan (next priority, or the given place). */
+  async continueCall(callId: string, to?: { context: string; extension: string; priority?: number }): Promise<PbxResult> {
+    const s = this.#sessions.get(callId);
+    const client = this.#conn.client;
+    if (!client) return { ok: false, error: `not connected to Asterisk [method:continue, id:${callId}]` };
+    if (s) s.expectingStasisEnd = true;
+    try {
+      await ariRequest('POST continue', callId, this.#cfg.requestTimeoutMs, () =>
+        client.channels.continueInDialplan({ channelId: callId, ...(to ? { context: to.context, extension: to.extension, priority: to.priority ?? 1 } : {}) }),
+      );
+      if (s) {
+        s.inStasis = false;
+        this.#o.registry.update(callId, { inStasis: false });
+      }
+      return { ok: true };
+    } catch (err) {
+      if (s) s.expectingStasisEnd = false;
+      const status = (err as { status?: number }).status;
+      return { ok: false, error: (err as Error).message, ...(status ? { status } : {}) };
+    }
+  }
+
+  /** Taps the agent's voice too (ari.agentTap), keyed `<callId>:agent` in the audio path. */
+  async tapAgent(callId: string, agentChannelId: string): Promise<void> {
+    const s = this.#sessions.get(callId);
+    if (!s || s.ended || s.agentTap) return;
+    const res = await this.#taps.build(`${callId}:agent`, callId, agentChannelId, 'in');
+    if (!res.ok) {
+      s.log.warn({ reason: res.reason, err: res.error }, 'agent-side tap not built');
+      return;
+    }
+    if (s.ended) await this.#taps.teardown(res.tap);
+    else s.agentTap = res.tap;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#o.audioPath.off('emotion', this.#onEmotion);
+    const release = Promise.all([...this.#sessions.values()].map((s) => this.#endCall(s, 'shutdown')));
+    await raceTimeout(release, this.#cfg.shutdownTimeoutMs);
+    const client = this.#conn.client;
+    if (client && this.#live.size > 0) await raceTimeout(this.#removeOwn(client, [...this.#live]), 1000);
+    await this.#conn.stop();
+  }
+
+  #onConnected(client: Client): void {
+    if (!this.#wired.has(client)) {
+      this.#wired.add(client);
+      for (const type of WATCHED_EVENTS) {
+        (client as unknown as NodeJS.EventEmitter).on(type, (event: unknown) => {
+          if (client !== this.#conn.client) return;
+          this.#dispatch(client, event as AriEvent).catch((err: Error) =>
+            this.#log.error({ err: err.message, event: type }, 'handling an ARI event failed'),
+          );
+        });
+      }
+    }
+    void this.#reconcile(client);
+  }
+
+  async #dispatch(client: Client, e: AriEvent): Promise<void> {
+    this.#events.emit('event', e);
+    if (this.#stopping || !e.channel) return;
+    const id = e.channel.id;
+    switch (e.type) {
+      case 'StasisStart':
+        return this.#onStasisStart(client, e);
+      case 'StasisEnd': {
+        const own = parseOwnId(id);
+        if (own) return this.#onOwnChannelGone(client, own.kind, own.callId, id);
+        const s = this.#sessions.get(id);
+        if (!s) return;
+        s.inStasis = false;
+        this.#o.registry.update(id, { inStasis: false });
+        if (s.expectingStasisEnd) {
+          s.expectingStasisEnd = false;
+          return;
+        }
+        // Nobody continued it: a channel only leaves Stasis on its own by hanging up.
+        return this.#endCall(s, 'hangup');
+      }
+      case 'ChannelDestroyed': {
+        const s = this.#sessions.get(id);
+        if (s) return this.#endCall(s, 'hangup');
+        const own = parseOwnId(id);
+        if (own) return this.#onOwnChannelGone(client, own.kind, own.callId, id);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  async #onStasisStart(client: Client, e: AriEvent): Promise<void> {
+    const ch = e.channel!;
+    const args = e.args ?? [];
+    if (isOwnChannel(ch.id, args)) {
+      // Ours, and meant to exist (it may arrive before the HTTP response that created it), or an orphan.
+      if (!this.#live.has(ch.id)) {
+        this.#log.info({ channel: ch.id }, 'removing a channel of ours that belongs to no live tap');
+        await removeChannel(client, ch.id, this.#cfg.requestTimeoutMs, this.#log);
+      }
+      return;
+    }
+    const channel = client.Channel(ch.id, ch as unknown as Channel);
+    const [mode, queue] = args;
+    if (mode === 'monitor') return this.#monitor(client, channel);
+    if (mode === 'decide') return this.#decide(client, channel);
+    if (mode === 'queue' && queue) return this.#queue(client, channel, queue);
+    this.#log.warn({ callId: ch.id, args }, 'unknown Stasis args: the call goes back to the dialplan untapped (use monitor, decide or queue,<name>)');
+    await this.continueCall(ch.id);
+  }
+
+  #openSession(channel: Channel, mode: CallMode, queue: string | null, phase: CallPhase = 'ivr'): CallSession {
+    const existing = this.#sessions.get(channel.id);
+    if (existing) {
+      existing.channel = channel;
+      existing.inStasis = true;
+      this.#o.registry.update(channel.id, { inStasis: true });
+      return existing;
+    }
+    const s = new CallSession(channel, mode, this.#log);
+    this.#sessions.set(s.callId, s);
+    this.#o.registry.add({
+      callId: s.callId,
+      channelName: channel.name,
+      callerNumber: channel.caller?.number || null,
+      callerName: channel.caller?.name || null,
+      mode,
+      phase,
+      queue,
+      context: channel.dialplan?.context ?? null,
+      inStasis: true,
+      tapped: false,
+    });
+    s.log.info({ mode, channel: channel.name, queue }, 'call entered the app');
+    return s;
+  }
+
+  /** Keeps the caller's events (hang-up) flowing to us after it goes back to the dialplan. */
+  async #subscribe(client: Client, s: CallSession): Promise<void> {
+    try {
+      await ariRequest('POST subscription', s.callId, this.#cfg.requestTimeoutMs, () =>
+        client.applications.subscribe({ applicationName: this.#cfg.app, eventSource: `channel:${s.callId}` }),
+      );
+    } catch (err) {
+      s.log.warn({ err: (err as Error).message }, 'could not subscribe to the caller channel; hang-up is seen through the tap instead');
+    }
+  }
+
+  async #monitor(client: Client, channel: Channel): Promise<void> {
+    const fresh = !this.#sessions.has(channel.id);
+    const s = this.#openSession(channel, 'monitor', null);
+    await this.#subscribe(client, s);
+    const back = await this.continueCall(s.callId);
+    if (!back.ok) {
+      if (back.status === 404) return this.#endCall(s, 'hangup');
+      s.log.warn({ err: back.error }, 'could not return the call to the dialplan');
+    }
+    if (fresh) await this.#startTap(s);
+  }
+
+  async #decide(client: Client, channel: Channel): Promise<void> {
+    const fresh = !this.#sessions.has(channel.id);
+    const s = this.#openSession(channel, fresh ? 'decide' : this.#sessions.get(channel.id)!.mode, null);
+    const vars = { ...s.pendingVars, ...this.#verdicts.variables(s.callId, this.#o.registry.get(s.callId)?.priority ?? null) };
+    s.pendingVars = {};
+    const writes = Object.entries(vars).map(([variable, value]) =>
+      ariRequest('POST variable', s.callId, this.#cfg.decideBudgetMs, () => client.channels.setChannelVar({ channelId: s.callId, variable, value })),
+    );
+    const steps = [Promise.allSettled(writes), ...(fresh ? [this.#subscribe(client, s)] : [])];
+    const inTime = await raceTimeout(Promise.all(steps), this.#cfg.decideBudgetMs);
+    if (!inTime) s.log.warn({ budgetMs: this.#cfg.decideBudgetMs }, 'decision variables not confirmed within the budget; returning the call anyway');
+    const back = await this.continueCall(s.callId);
+    s.log.info({ vars, returned: back.ok }, 'decision point');
+    if (!back.ok && back.status === 404) return this.#endCall(s, 'hangup');
+    if (fresh) void this.#startTap(s);
+  }
+
+  async #queue(client: Client, channel: Channel, queue: string): Promise<void> {
+    const s = this.#openSession(channel, 'queue', queue);
+    this.#o.registry.update(s.callId, { mode: 'queue', queue });
+    s.mode = 'queue';
+    await this.#subscribe(client, s);
+    if (!s.tap) await this.#startTap(s);
+    if (s.ended) return;
+    const handler = this.#o.queueHandler;
+    if (!handler) {
+      s.log.warn({ queue }, 'no built-in queue configured: the call goes back to the dialplan');
+      await this.continueCall(s.callId);
+      return;
+    }
+    try {
+      await handler.admit({ callId: s.callId, channel, queue });
+    } catch (err) {
+      s.log.error({ queue, err: (err as Error).message }, 'the queue refused the call: it goes back to the dialplan');
+      if (!s.ended && s.inStasis) await this.continueCall(s.callId);
+    }
+  }
+
+  /**
+   * Builds the caller's tap; resolves after the first build attempt. The health check (RTP within
+   * ari.tapHealthMs) and the rebuilds run on in the background, bounded by ari.tapRetries.
+   */
+  #startTap(s: CallSession): Promise<void> {
+    let firstDone!: () => void;
+    const first = new Promise<void>((r) => (firstDone = r));
+    const { tapRetries, tapHealthMs } = this.#cfg;
+    s.tapping = (async () => {
+      let reason = 'no RTP';
+      for (let attempt = 1; attempt <= tapRetries + 1; attempt++) {
+        s.tapAttempts = attempt;
+        const res = await this.#taps.build(s.callId, s.callId, s.callId, 'in');
+        if (s.ended) {
+          if (res.ok) await this.#taps.teardown(res.tap);
+          return firstDone();
+        }
+        if (!res.ok) {
+          firstDone();
+          if (res.reason === 'gone') return;
+          if (res.reason === 'ari' && attempt <= tapRetries) {
+            this.#publishTap(s, 'retrying', res.error, attempt);
+            continue;
+          }
+          s.log.warn({ reason: res.reason, err: res.error }, 'call left untapped');
+          this.#publishTap(s, 'untapped', res.error, attempt);
+          return;
+        }
+        s.tap = res.tap;
+        firstDone();
+        const flowing = await waitForFirstPacket(this.#o.audioPath, s.callId, tapHealthMs, s.abort.signal);
+        if (s.ended) return;
+        if (flowing) {
+          this.#o.registry.update(s.callId, { tapped: true });
+          this.#publishTap(s, 'tapped', null, attempt);
+          return;
+        }
+        reason = `no RTP within ${tapHealthMs} ms of bridging`;
+        s.tap = null;
+        await this.#taps.teardown(res.tap);
+        if (s.ended) return;
+        if (attempt <= tapRetries) {
+          s.log.warn({ attempt }, 'silent tap torn down, rebuilding');
+          this.#publishTap(s, 'retrying', reason, attempt);
+        }
+      }
+      s.log.warn({ attempts: tapRetries + 1 }, 'tap stayed silent after every rebuild: call left untapped');
+      this.#publishTap(s, 'untapped', `${reason} after ${tapRetries + 1} attempts`, tapRetries + 1);
+    })().catch((err: Error) => {
+      firstDone();
+      s.log.error({ err: err.message }, 'tap loop failed');
+    });
+    return first;
+  }
+
+  #publishTap(s: CallSession, state: TapState, reason: string | null, attempt: number): void {
+    this.#o.bus.publish({ type: 'tap', callId: s.callId, state, reason, attempt });
+  }
+
+  /** One of our channels left: a snoop leaving means its caller hung up (monitor calls outside Stasis). */
+  async #onOwnChannelGone(client: Client, kind: string, callId: string, id: string): Promise<void> {
+    const s = this.#sessions.get(callId);
+    if (!s || s.ended) return;
+    if (kind === 'agent' && s.agent?.agentId === id) {
+      s.log.info('the agent left the call');
+      const leg = s.agent;
+      s.agent = null;
+      this.#live.delete(leg.agentId);
+      this.#live.delete(leg.bridgeId);
+      await removeBridge(client, leg.bridgeId, this.#cfg.requestTimeoutMs, s.log);
+      if (s.agentTap) {
+        const t = s.agentTap;
+        s.agentTap = null;
+        await this.#taps.teardown(t);
+      }
+      if (s.inStasis) await this.continueCall(s.callId, { context: this.#cfg.transferContext, extension: 'agent-hangup' });
+      return;
+    }
+    if (kind !== 'snoop' || s.tap?.snoopId !== id) return;
+    try {
+      await ariRequest('GET channel', callId, this.#cfg.requestTimeoutMs, () => client.channels.get({ channelId: callId }));
+    } catch (err) {
+      if (hasStatus(err, 404)) await this.#endCall(s, 'hangup');
+    }
+  }
+
+  async #endCall(s: CallSession, reason: string): Promise<void> {
+    if (s.ended) return;
+    s.ended = true;
+    s.abort.abort();
+    this.#sessions.delete(s.callId);
+    const client = this.#conn.client;
+    if (reason === 'shutdown' && s.inStasis && client) {
+      // Never strand a caller: whatever the dialplan does after Stasis() goes on without us.
+      await this.continueCall(s.callId).catch(() => undefined);
+    }
+    await s.tapping?.catch(() => undefined);
+    const audio = s.tap ? this.#o.audioPath.stats(s.tap.key) : null;
+    const record = this.#o.registry.get(s.callId);
+    const wasTapped = s.tap !== null;
+    const releases: Array<Promise<unknown>> = [];
+    for (const t of [s.tap, s.agentTap]) if (t) releases.push(this.#taps.teardown(t));
+    s.tap = null;
+    s.agentTap = null;
+    if (s.agent) {
+      const leg = s.agent;
+      s.agent = null;
+      this.#live.delete(leg.agentId);
+      this.#live.delete(leg.bridgeId);
+      if (client && reason !== 'shutdown') releases.push(removeChannel(client, leg.agentId, this.#cfg.requestTimeoutMs, s.log));
+      if (client) releases.push(removeBridge(client, leg.bridgeId, this.#cfg.requestTimeoutMs, s.log));
+    }
+    await Promise.all(releases);
+    if (wasTapped) this.#publishTap(s, 'released', reason, s.tapAttempts);
+    this.#o.queueHandler?.onCallEnded(s.callId);
+    const verdict = this.#verdicts.close(s.callId);
+    const started = record?.startedAt.getTime() ?? Date.now();
+    this.#o.registry.remove(s.callId, reason, {
+      durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+      windows: audio?.pipeline.windows ?? 0,
+      classified: audio?.pipeline.classified ?? 0,
+      ...verdict,
+      actionsExecuted: 0,
+      rtp: audio
+        ? {
+            packets: audio.rtp.packets,
+            lost: audio.rtp.lost,
+            late: audio.rtp.late,
+            duplicate: audio.rtp.duplicate,
+            foreignSource: audio.rtp.foreignSource,
+            badPayloadType: audio.rtp.badPayloadType,
+            malformed: audio.rtp.malformed,
+          }
+        : null,
+    });
+    s.log.info({ reason }, 'call ended, its tap released');
+  }
+
+  /** After every (re)connect: end calls that vanished, rebuild broken taps, remove orphans, adopt callers. */
+  #reconcile(client: Client): Promise<void> {
+    if (this.#reconciling) return this.#reconciling;
+    this.#reconciling = this.#runReconcile(client).finally(() => {
+      this.#reconciling = null;
+    });
+    return this.#reconciling;
+  }
+
+  async #runReconcile(client: Client): Promise<void> {
+    const t = this.#cfg.requestTimeoutMs;
+    let channels: Channel[];
+    let bridgeIds: string[];
+    try {
+      channels = await ariRequest('GET channels', '*', t, () => client.channels.list());
+      bridgeIds = (await ariRequest('GET bridges', '*', t, () => client.bridges.list())).map((b) => b.id);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'reconcile could not list channels and bridges; retrying on the next reconnect');
+      return;
+    }
+    const known = [...this.#sessions.values()].map((s) => ({ callId: s.callId, objects: s.objects() }));
+    const plan = planReconcile(
+      channels.map((c) => c.id),
+      bridgeIds,
+      known,
+      this.#live,
+    );
+    const counts = {
+      lost: plan.lost.length,
+      broken: plan.broken.length,
+      orphans: plan.deleteChannels.length + plan.deleteBridges.length,
+      adopt: plan.adopt.length,
+    };
+    if (Object.values(counts).some((n) => n > 0) || known.length > 0) this.#log.info(counts, 'reconcile');
+    await Promise.all(plan.lost.map((id) => this.#sessions.get(id)).map((s) => (s ? this.#endCall(s, 'gone after reconnect') : undefined)));
+    await this.#removeOwn(client, [...plan.deleteChannels, ...plan.deleteBridges]);
+    for (const s of this.#sessions.values()) {
+      if (plan.broken.includes(s.callId)) {
+        s.log.warn('tap lost objects while we were disconnected: rebuilding it');
+        await s.tapping?.catch(() => undefined);
+        if (s.tap) {
+          const old = s.tap;
+          s.tap = null;
+          await this.#taps.teardown(old);
+        }
+        void this.#startTap(s);
+      }
+      void this.#subscribe(client, s);
+    }
+    for (const callId of plan.adopt) {
+      const ch = channels.find((c) => c.id === callId);
+      if (ch) await this.#adopt(client, ch);
+    }
+  }
+
+  /** A caller an earlier run of ser-ari had tapped: track and tap it again. */
+  async #adopt(client: Client, channel: Channel): Promise<void> {
+    const app = channel.dialplan?.app_name ?? '';
+    const inOurStasis = app === 'Stasis' && (channel.dialplan?.app_data ?? '').split(',')[0] === this.#cfg.app;
+    const phase: CallPhase = /Queue/i.test(app) ? 'queued' : 'ivr';
+    const s = this.#openSession(channel, 'monitor', null, phase);
+    s.inStasis = inOurStasis;
+    this.#o.registry.update(s.callId, { inStasis: inOurStasis });
+    s.log.info({ dialplanApp: app }, 're-adopting a caller tapped before the reconnect');
+    await this.#subscribe(client, s);
+    // Its queue state was lost with the previous run: the dialplan takes the caller on from Stasis().
+    if (inOurStasis) await this.continueCall(s.callId);
+    await this.#startTap(s);
+  }
+
+  async #removeOwn(client: Client, ids: string[]): Promise<void> {
+    const t = this.#cfg.requestTimeoutMs;
+    const chans = ids.filter((id) => parseOwnId(id)?.kind !== 'bridge' && parseOwnId(id)?.kind !== 'xfer');
+    const bridges = ids.filter((id) => !chans.includes(id));
+    for (const id of ids) this.#live.delete(id);
+    await Promise.all(chans.map((id) => removeChannel(client, id, t, this.#log)));
+    await Promise.all(bridges.map((id) => removeBridge(client, id, t, this.#log)));
+  }
+}
+
+async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export type { Tap };

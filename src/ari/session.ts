@@ -1,0 +1,47 @@
+import type { Channel } from 'ari-client';
+import type { Logger } from 'pino';
+import type { CallMode } from '../events/types.js';
+import type { Tap } from './tap.js';
+
+/** An agent we originated and bridged with the caller (transfer to an agent). */
+export interface AgentLeg {
+  agentId: string;
+  bridgeId: string;
+  endpoint: string;
+}
+
+/** The ARI side of one live call: what exists on Asterisk for it and where the caller is. */
+export class CallSession {
+  readonly callId: string;
+  readonly log: Logger;
+  channel: Channel;
+  mode: CallMode;
+  inStasis = true;
+  /** Set just before we continue the caller, so its StasisEnd is not taken for a hang-up. */
+  expectingStasisEnd = false;
+  tap: Tap | null = null;
+  agentTap: Tap | null = null;
+  agent: AgentLeg | null = null;
+  /** Variables asked for while the caller was outside Stasis, written at its next Stasis(ser,decide). */
+  pendingVars: Record<string, string> = {};
+  /** The tap builder/health loop of this call, awaited before tear-down. */
+  tapping: Promise<void> | null = null;
+  tapAttempts = 0;
+  ended = false;
+  readonly abort = new AbortController();
+
+  constructor(channel: Channel, mode: CallMode, log: Logger) {
+    this.callId = channel.id;
+    this.channel = channel;
+    this.mode = mode;
+    this.log = log.child({ callId: channel.id });
+  }
+
+  /** Ids of everything that should exist on Asterisk for this call (for reconcile). */
+  objects(): string[] {
+    const ids: string[] = [];
+    for (const t of [this.tap, this.agentTap]) if (t) ids.push(t.snoopId, t.emId, t.bridgeId);
+    if (this.agent) ids.push(this.agent.agentId, this.agent.bridgeId);
+    return ids;
+  }
+}
