@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   MODEL_CARD_MISMATCH: 'the ONNX graph and its card disagree (input/output names, shapes, labels)',
   INFERENCE_FAILED: 'a batch failed inside onnxruntime or its worker thread died',
   INFERENCE_CLOSED: 'inference was requested after the engine was closed',
+  CONSOLE_TOKEN_REQUIRED: 'the console would listen on a non-loopback address without a bearer token',
+  CONSOLE_LISTEN_FAILED: 'the console HTTP server cannot listen on its host and port',
   RULES_FILE_UNREADABLE: 'the rules file named by `rules` or SER_RULES cannot be read',
   RULES_INVALID: 'the rules file is not valid YAML or a rule does not match the rules language',
   ARI_UNREACHABLE: 'Asterisk ARI cannot be reached (connection refused, DNS, timeout) or its API description cannot be loaded',

@@ -1,0 +1,64 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+
+/** Whether a listen address only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === 'ip6-localhost' || h === 'ip6-loopback') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
+export type AuthResult = 'ok' | 'missing' | 'wrong';
+
+/**
+ * Checks `Authorization: Bearer <token>` (or, where a browser cannot set headers — WebSocket and
+ * EventSource — a `token` query parameter when `allowQuery`). With no token configured everything is
+ * allowed: the server then only listens on loopback.
+ */
+export class BearerAuth {
+  readonly #digest: Buffer | null;
+
+  constructor(token: string | null) {
+    this.#digest = token === null ? null : sha256(token);
+  }
+
+  get enabled(): boolean {
+    return this.#digest !== null;
+  }
+
+  check(req: IncomingMessage, url: URL, allowQuery: boolean): AuthResult {
+    if (this.#digest === null) return 'ok';
+    const header = req.headers.authorization;
+    let presented: string | null = null;
+    if (header !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      presented = m ? m[1]! : '';
+    } else if (allowQuery) {
+      presented = url.searchParams.get('token');
+    }
+    if (presented === null) return 'missing';
+    // Hashing first gives equal lengths, so the comparison takes the same time for any wrong token.
+    return timingSafeEqual(sha256(presented), this.#digest) ? 'ok' : 'wrong';
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/**
+ * A browser on another site may send requests to 127.0.0.1 too; refuse those that say so. Browsers
+ * always send Origin on WebSocket handshakes and on cross-origin POSTs; tools like curl send none.
+ */
+export function isCrossOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || origin === 'null') return origin === 'null';
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,24 @@
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+export interface HealthReport {
+  status: HealthStatus;
+  /** In demo mode the simulated PBX counts as the ARI connection. */
+  ari: { connected: boolean; reconnects: number };
+  model: { loaded: boolean; name: string | null };
+  /** The RTP port pool: each tapped call holds one port. */
+  ports: { free: number; total: number };
+}
+
+export type HealthInput = Omit<HealthReport, 'status'>;
+
+/**
+ * The status rule /healthz reports (docs/console.md): `down` when calls cannot be analysed at all (no
+ * model, or no ARI connection), `degraded` when new calls would be left untapped (no free RTP port),
+ * `ok` otherwise.
+ */
+export function healthReport(input: HealthInput): HealthReport {
+  let status: HealthStatus = 'ok';
+  if (!input.model.loaded || !input.ari.connected) status = 'down';
+  else if (input.ports.free === 0) status = 'degraded';
+  return { status, ...input };
+}

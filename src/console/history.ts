@@ -1,0 +1,102 @@
+import type { EventBus } from '../events/bus.js';
+import type { ActionEvent, AlertEvent, SerEvent } from '../events/types.js';
+
+/** One point of a call's timeline: the smoothed scores of one emotion update. */
+export interface TimelinePoint {
+  ts: string;
+  speech: boolean;
+  negativity: number;
+  probs: Record<string, number>;
+}
+
+export interface ActiveAlert {
+  rule: string;
+  message: string;
+  since: string;
+}
+
+export interface CallHistoryView {
+  timeline: TimelinePoint[];
+  alerts: AlertEvent[];
+  actions: ActionEvent[];
+}
+
+interface Track {
+  timeline: TimelinePoint[];
+  alerts: AlertEvent[];
+  actions: ActionEvent[];
+  active: Map<string, ActiveAlert>;
+}
+
+const MAX_LOG = 50;
+
+/**
+ * The recent past of each live call, so a console opened (or reloaded) mid-call can draw its timeline
+ * and list its alerts and actions. Bounded per call; forgotten when the call ends.
+ */
+export class CallHistory {
+  readonly #tracks = new Map<string, Track>();
+  readonly #maxPoints: number;
+  readonly #unsubscribe: () => void;
+
+  /** `seconds` of timeline are kept (emotion updates arrive about once a second). */
+  constructor(bus: EventBus, seconds: number) {
+    this.#maxPoints = Math.max(1, Math.ceil(seconds));
+    this.#unsubscribe = bus.subscribe((e) => this.#record(e));
+  }
+
+  view(callId: string): CallHistoryView {
+    const t = this.#tracks.get(callId);
+    return { timeline: t ? [...t.timeline] : [], alerts: t ? [...t.alerts] : [], actions: t ? [...t.actions] : [] };
+  }
+
+  activeAlerts(callId: string): ActiveAlert[] {
+    return [...(this.#tracks.get(callId)?.active.values() ?? [])];
+  }
+
+  get size(): number {
+    return this.#tracks.size;
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#tracks.clear();
+  }
+
+  #track(callId: string): Track {
+    let t = this.#tracks.get(callId);
+    if (!t) this.#tracks.set(callId, (t = { timeline: [], alerts: [], actions: [], active: new Map() }));
+    return t;
+  }
+
+  #record(e: SerEvent): void {
+    switch (e.type) {
+      case 'call.ended':
+        this.#tracks.delete(e.callId);
+        return;
+      case 'emotion': {
+        const t = this.#track(e.callId).timeline;
+        t.push({ ts: e.ts, speech: e.speech, negativity: e.negativity, probs: e.probs });
+        if (t.length > this.#maxPoints) t.shift();
+        return;
+      }
+      case 'alert': {
+        const t = this.#track(e.callId);
+        pushBounded(t.alerts, e);
+        if (e.state === 'raised') t.active.set(e.rule, { rule: e.rule, message: e.message, since: e.ts });
+        else t.active.delete(e.rule);
+        return;
+      }
+      case 'action':
+        pushBounded(this.#track(e.callId).actions, e);
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+function pushBounded<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > MAX_LOG) list.shift();
+}

@@ -1,0 +1,217 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CallRegistry } from '../calls/registry.js';
+import { SerError } from '../errors.js';
+import type { EventBus } from '../events/bus.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ActionControl } from '../policy/control.js';
+import { handleApi } from './api.js';
+import { BearerAuth, isCrossOrigin, isLoopbackHost, type AuthResult } from './auth.js';
+import { parseFilter } from './filter.js';
+import type { HealthReport } from './health.js';
+import { CallHistory } from './history.js';
+import { sendError, sendJson } from './http.js';
+import { sseSink, wsSink } from './sinks.js';
+import { StaticAssets } from './static.js';
+import { EventStream } from './stream.js';
+
+export interface ConsoleServerOptions {
+  bus: EventBus;
+  registry: CallRegistry;
+  /** The rule engine; null when none runs (reads work, commands answer 503). */
+  actions: ActionControl | null;
+  metrics: Metrics;
+  health: () => HealthReport;
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Bearer token; required when `host` is not a loopback address. */
+  token: string | null;
+  logger: Logger;
+  /** Events buffered per stream consumer before they are dropped for it (default 1000). */
+  streamCapacity?: number;
+  /** Seconds of per-call timeline kept for consoles that connect mid-call (default 300). */
+  historySeconds?: number;
+}
+
+export interface ConsoleServer {
+  /** e.g. http://127.0.0.1:8090 */
+  readonly url: string;
+  readonly port: number;
+  readonly stream: EventStream;
+  close(): Promise<void>;
+}
+
+const WS_PING_MS = 30_000;
+const SSE_KEEPALIVE_MS = 15_000;
+
+/**
+ * The console's HTTP server: the supervisor page, the event stream (/events WebSocket, /events/sse),
+ * the /api read and command routes, /metrics and /healthz. Auth rules are in docs/console.md.
+ */
+export async function createConsoleServer(opts: ConsoleServerOptions): Promise<ConsoleServer> {
+  const { bus, registry, actions, metrics, logger } = opts;
+  if (opts.token === null && !isLoopbackHost(opts.host)) {
+    throw new SerError(
+      'CONSOLE_TOKEN_REQUIRED',
+      `the console would listen on ${opts.host}, which is not a loopback address, without a token: set http.token (SER_CONSOLE_TOKEN) or listen on 127.0.0.1`,
+    );
+  }
+  const assets = new StaticAssets();
+  const auth = new BearerAuth(opts.token);
+  const history = new CallHistory(bus, opts.historySeconds ?? 300);
+  const stream = new EventStream({ bus, registry, actions, history, metrics, logger, ...(opts.streamCapacity ? { capacity: opts.streamCapacity } : {}) });
+  const deps = { registry, actions, history, stream, logger };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const sseResponses = new Set<ServerResponse>();
+
+  const refuseAuth = (res: ServerResponse, result: Exclude<AuthResult, 'ok'>): void => {
+    if (result === 'missing') {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="ser-ari"');
+      sendError(res, 401, 'UNAUTHORIZED', 'a bearer token is required: Authorization: Bearer <token>');
+    } else {
+      sendError(res, 403, 'FORBIDDEN', 'the bearer token is wrong');
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://console.invalid');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if ((method === 'GET' || method === 'HEAD') && assets.has(path)) {
+      assets.serve(path, res, method === 'HEAD');
+      return;
+    }
+    if (path === '/healthz') {
+      const report = opts.health();
+      sendJson(res, report.status === 'ok' ? 200 : 503, report);
+      return;
+    }
+    if (path === '/metrics') {
+      const text = await metrics.text();
+      res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' });
+      res.end(text);
+      return;
+    }
+    if (path === '/events') {
+      res.setHeader('Upgrade', 'websocket');
+      sendError(res, 426, 'UPGRADE_REQUIRED', '/events is a WebSocket endpoint; plain HTTP clients can use /events/sse');
+      return;
+    }
+    if (path === '/events/sse' || path.startsWith('/api/')) {
+      const isRead = method === 'GET' || method === 'HEAD';
+      if (!isRead && isCrossOrigin(req)) {
+        sendError(res, 403, 'CROSS_ORIGIN', 'commands from another site are refused');
+        return;
+      }
+      const result = auth.check(req, url, path === '/events/sse');
+      if (result !== 'ok') {
+        refuseAuth(res, result);
+        return;
+      }
+      if (path === '/events/sse') openSse(req, res, url);
+      else await handleApi(deps, req, res, url);
+      return;
+    }
+    sendError(res, 404, 'NOT_FOUND', `nothing at ${path}`);
+  };
+
+  const openSse = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    sseResponses.add(res);
+    const { detach } = stream.attach(sseSink(res), parseFilter(url.searchParams));
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+    keepalive.unref();
+    req.socket.setNoDelay(true);
+    res.on('close', () => {
+      clearInterval(keepalive);
+      sseResponses.delete(res);
+      detach();
+    });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      logger.error({ err: (err as Error).message, path: req.url?.split('?')[0] }, 'console request failed');
+      sendError(res, 500, 'INTERNAL', 'internal error');
+    });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://console.invalid');
+    const refuse = (status: number, text: string, extra = ''): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
+    };
+    if (url.pathname !== '/events') return refuse(404, 'Not Found');
+    // Browsers do not apply CORS to WebSocket: another site could otherwise read the stream.
+    if (isCrossOrigin(req)) return refuse(403, 'Forbidden');
+    const result = auth.check(req, url, true);
+    if (result === 'missing') return refuse(401, 'Unauthorized', 'WWW-Authenticate: Bearer realm="ser-ari"\r\n');
+    if (result === 'wrong') return refuse(403, 'Forbidden');
+    wss.handleUpgrade(req, socket, head, (ws) => openWs(ws, url));
+  });
+
+  const openWs = (ws: WebSocket, url: URL): void => {
+    const { detach } = stream.attach(wsSink(ws), parseFilter(url.searchParams));
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, WS_PING_MS);
+    ping.unref();
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      clearInterval(ping);
+      detach();
+    });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      stream.close();
+      history.close();
+      reject(new SerError('CONSOLE_LISTEN_FAILED', `the console cannot listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${hostForUrl}:${address.port}`;
+  logger.info({ url, auth: auth.enabled }, 'console listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port: address.port,
+    stream,
+    close() {
+      closing ??= (async () => {
+        stream.close();
+        history.close();
+        for (const ws of wss.clients) ws.terminate();
+        for (const res of sseResponses) res.end();
+        wss.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}

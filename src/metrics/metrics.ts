@@ -1,0 +1,105 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The process's Prometheus series, on a registry of its own (never prom-client's global one, so two
+ * apps in one process or one test file never share counters). Other modules update the named handles;
+ * `observeBus`, `observeAudioPath` and `observeInference` (beside this file) wire the common sources.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly activeCalls = new Gauge({ name: 'ser_active_calls', help: 'Live calls known to the process', registers: [this.registry] });
+  readonly callsTotal = new Counter({ name: 'ser_calls_total', help: 'Calls started', registers: [this.registry] });
+
+  readonly rtpPackets = new Counter({ name: 'ser_rtp_packets_total', help: 'Valid RTP packets received on call taps', registers: [this.registry] });
+  readonly rtpLost = new Counter({ name: 'ser_rtp_lost_total', help: '20 ms slots concealed because their packet did not arrive in time', registers: [this.registry] });
+  readonly rtpLate = new Counter({ name: 'ser_rtp_late_total', help: 'RTP packets that arrived after their slot was concealed (dropped)', registers: [this.registry] });
+  readonly rtpDuplicate = new Counter({ name: 'ser_rtp_duplicate_total', help: 'Duplicate RTP packets (dropped)', registers: [this.registry] });
+  readonly rtpRejected = new Counter({
+    name: 'ser_rtp_rejected_total',
+    help: 'RTP datagrams rejected, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly rtpJitter = new Histogram({
+    name: 'ser_rtp_jitter_ms',
+    help: 'RFC 3550 interarrival jitter of live taps, sampled per call',
+    buckets: [1, 2, 5, 10, 20, 40, 80, 160],
+    registers: [this.registry],
+  });
+
+  readonly inferenceLatency = new Histogram({
+    name: 'ser_inference_latency_ms',
+    help: 'Time inside onnxruntime per batch',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [this.registry],
+  });
+  readonly inferenceQueue = new Histogram({
+    name: 'ser_inference_queue_ms',
+    help: 'Wait of a batch\'s oldest window before it left for a worker',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [this.registry],
+  });
+  readonly inferenceBatchSize = new Histogram({
+    name: 'ser_inference_batch_size',
+    help: 'Windows per onnxruntime batch',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+  readonly inferenceFailures = new Counter({ name: 'ser_inference_worker_deaths_total', help: 'Inference worker threads that died and were restarted', registers: [this.registry] });
+  readonly windowToEventLatency = new Histogram({
+    name: 'ser_window_to_event_latency_ms',
+    help: 'From the last sample of a window to its emotion event',
+    buckets: [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+    registers: [this.registry],
+  });
+  readonly emotionUpdates = new Counter({ name: 'ser_emotion_updates_total', help: 'Emotion events published', labelNames: ['speech'] as const, registers: [this.registry] });
+
+  readonly actions = new Counter({
+    name: 'ser_actions_total',
+    help: 'Action events by rule and outcome (proposed, suppressed, shadow, pending, executed, cancelled, failed)',
+    labelNames: ['rule', 'kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly alerts = new Counter({ name: 'ser_alerts_total', help: 'Alerts by rule and state', labelNames: ['rule', 'state'] as const, registers: [this.registry] });
+  readonly tapFailures = new Counter({
+    name: 'ser_tap_failures_total',
+    help: 'Tap attempts that failed (retried or left untapped)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ariReconnects = new Counter({ name: 'ser_ari_reconnects_total', help: 'ARI WebSocket reconnections', registers: [this.registry] });
+  readonly ariConnected = new Gauge({ name: 'ser_ari_connected', help: '1 while the ARI WebSocket is connected', registers: [this.registry] });
+
+  readonly eventStreamConsumers = new Gauge({
+    name: 'ser_event_stream_consumers',
+    help: 'Connected event-stream consumers',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly eventStreamDrops = new Counter({
+    name: 'ser_event_stream_drops_total',
+    help: 'Events dropped for consumers that did not keep up',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsPublished = new Counter({ name: 'ser_events_total', help: 'Events published on the bus, by type', labelNames: ['type'] as const, registers: [this.registry] });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    // Both transports appear at zero from the start, so a dashboard's rate() has a series to work on.
+    for (const transport of ['ws', 'sse']) {
+      this.eventStreamConsumers.labels(transport).set(0);
+      this.eventStreamDrops.labels(transport).inc(0);
+    }
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ser_' });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
