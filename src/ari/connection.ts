@@ -86,6 +86,7 @@ export class AriConnection extends EventEmitter<ConnectionEvents> {
     this.#setState('connecting');
     let client: Client;
     try {
+      await this.#preflight();
       client = await withDeadline(ari.connect(this.#opts.url, this.#opts.user, this.#opts.password), this.#opts.connectTimeoutMs);
     } catch (err) {
       this.#fail(err);
@@ -122,6 +123,22 @@ export class AriConnection extends EventEmitter<ConnectionEvents> {
     });
     // Resolves on the first open only; failures arrive as the events above.
     client.start(this.#opts.app).catch(() => undefined);
+  }
+
+  /**
+   * swagger-client (inside ari-client) throws from an HTTP callback when the API description answers
+   * with an error status (401, 5xx): an uncaught exception that would take the process down. So the
+   * description is fetched here first, and ari-client only runs once Asterisk serves it.
+   */
+  async #preflight(): Promise<void> {
+    const { protocol, host } = new URL(this.#opts.url);
+    // The same URL ari-client loads: any path in ari.url is ignored.
+    const url = `${protocol}//${host}/ari/api-docs/resources.json`;
+    const auth = Buffer.from(`${this.#opts.user}:${this.#opts.password}`).toString('base64');
+    const res = await fetch(url, { headers: { authorization: `Basic ${auth}` }, signal: AbortSignal.timeout(this.#opts.connectTimeoutMs) });
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status === 401) throw new Error('{"message": "Authentication required"}');
+    if (!res.ok) throw new Error(`API description answered HTTP ${res.status}`);
   }
 
   #lostSocket(reason: string): void {
