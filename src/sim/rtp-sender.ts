@@ -29,7 +29,13 @@ export interface RtpStreamStats {
 const FRAME = 160;
 const PT = { pcmu: 0, pcma: 8 } as const;
 
-export class RtpStream {
+/** What RtpPacer clocks: one packet per call of sendNext, every 20 ms, until done. */
+export interface PacedStream {
+  readonly done: boolean;
+  sendNext(socket: Socket): void;
+}
+
+export class RtpStream implements PacedStream {
   readonly ssrc: number;
   readonly stats: RtpStreamStats = { sent: 0, dropped: 0, duplicated: 0, reordered: 0 };
   readonly #payload: Uint8Array;
@@ -112,7 +118,7 @@ export class RtpStream {
  */
 export class RtpPacer {
   readonly #socket: Socket;
-  readonly #streams = new Set<{ stream: RtpStream; startedAt: number; sent: number }>();
+  readonly #streams = new Set<{ stream: PacedStream; startedAt: number; sent: number }>();
   #timer: NodeJS.Timeout | null = null;
 
   private constructor(socket: Socket) {
@@ -137,12 +143,12 @@ export class RtpPacer {
   }
 
   /** `phaseMs` delays the first packet, so many streams do not all send on the same tick. */
-  add(stream: RtpStream, phaseMs = 0): void {
+  add(stream: PacedStream, phaseMs = 0): void {
     this.#streams.add({ stream, startedAt: performance.now() + phaseMs, sent: 0 });
     this.#timer ??= setInterval(() => this.#tick(), 5);
   }
 
-  remove(stream: RtpStream): void {
+  remove(stream: PacedStream): void {
     for (const s of this.#streams) if (s.stream === stream) this.#streams.delete(s);
   }
 

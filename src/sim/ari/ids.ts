@@ -1,0 +1,51 @@
+/**
+ * Channel ids and names as Asterisk makes them: unique ids `<boot seconds>.<counter>` (so a restarted
+ * simulator never reuses an id), PJSIP names with an 8-digit hex counter, UnicastRTP names with a
+ * pointer-like suffix.
+ */
+export class IdSource {
+  #epoch: number;
+  #counter = 0;
+  #pjsip = 0;
+  #snoop = 0;
+  #local = 0;
+  #pointer = 0x7f00d0012820;
+
+  constructor() {
+    this.#epoch = Math.floor(Date.now() / 1000);
+  }
+
+  /** After a restart: a later epoch than any id handed out before, counters from zero. */
+  reboot(): void {
+    this.#epoch = Math.max(Math.floor(Date.now() / 1000), this.#epoch + 1);
+    this.#counter = 0;
+    this.#pjsip = 0;
+    this.#snoop = 0;
+    this.#local = 0;
+  }
+
+  uniqueId(): string {
+    return `${this.#epoch}.${this.#counter++}`;
+  }
+
+  pjsipName(resource: string): string {
+    return `PJSIP/${resource}-${hex8(this.#pjsip++)}`;
+  }
+
+  localName(endpoint: string): string {
+    return `Local/${endpoint}-${hex8(this.#local++)};1`;
+  }
+
+  snoopName(targetId: string): string {
+    return `Snoop/${targetId}-${hex8(this.#snoop++)}`;
+  }
+
+  unicastRtpName(hostPort: string): string {
+    this.#pointer += 0x1f20;
+    return `UnicastRTP/${hostPort}-0x${this.#pointer.toString(16)}`;
+  }
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
