@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ENV_OVERRIDES, loadConfig } from '../../src/config/load.js';
+import { REPO } from '../helpers/paths.js';
+
+/*
+ * `docker compose config` is not available here (docker CLI without the compose plugin), so the
+ * compose file is checked structurally with the yaml package, and against the dialplan/ files it mounts.
+ */
+interface Service {
+  image: string;
+  networks: Record<string, { ipv4_address: string }>;
+  volumes?: string[];
+  ports?: string[];
+  environment?: Record<string, string>;
+  command?: string[];
+}
+interface Compose {
+  name: string;
+  services: Record<string, Service>;
+  networks: Record<string, { ipam: { config: Array<{ subnet: string }> } }>;
+}
+
+const compose = parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as Compose;
+const dialplan = (f: string): string => readFileSync(join(REPO, 'dialplan', f), 'utf8');
+
+/** key = value of one [section] of an Asterisk .conf file. */
+function confSection(text: string, section: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let inside = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/;.*$/, '').trim();
+    const head = /^\[([^\]]+)\]/.exec(line);
+    if (head) inside = head[1] === section;
+    else if (inside && line.includes('=')) {
+      const [k, ...v] = line.split('=');
+      out[k!.trim()] = v.join('=').trim();
+    }
+  }
+  return out;
+}
+
+function inSubnet(ip: string, subnet: string): boolean {
+  const [base, bits] = subnet.split('/') as [string, string];
+  const n = (s: string): number => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
+}
+
+describe('docker-compose.yml', () => {
+  const { asterisk, 'ser-ari': ser } = compose.services;
+
+  it('has an Asterisk and a ser-ari service on one network, with fixed addresses inside its subnet', () => {
+    expect(asterisk?.image).toMatch(/asterisk/);
+    expect(ser?.image).toMatch(/^node:20/);
+    const [net] = Object.keys(compose.networks);
+    const subnet = compose.networks[net!]!.ipam.config[0]!.subnet;
+    for (const s of [asterisk!, ser!]) {
+      expect(Object.keys(s.networks)).toEqual([net]);
+      expect(inSubnet(s.networks[net!]!.ipv4_address, subnet)).toBe(true);
+    }
+  });
+
+  it('mounts dialplan/ files that exist into /etc/asterisk', () => {
+    const mounts = asterisk!.volumes!.map((v) => v.split(':'));
+    expect(mounts.length).toBeGreaterThanOrEqual(5);
+    for (const [src, dst] of mounts) {
+      expect(existsSync(join(REPO, src!))).toBe(true);
+      expect(dst).toMatch(/^\/etc\/asterisk\/[a-z_]+\.conf$/);
+    }
+    expect(mounts.map((m) => m[1])).toEqual(expect.arrayContaining(['/etc/asterisk/ari.conf', '/etc/asterisk/http.conf', '/etc/asterisk/extensions_ser.conf']));
+  });
+
+  it('points ser-ari at Asterisk ARI as configured in http.conf and ari.conf, and Asterisk at ser-ari for RTP', () => {
+    const env = ser!.environment!;
+    for (const key of Object.keys(env)) expect(Object.keys(ENV_OVERRIDES)).toContain(key);
+    const http = confSection(dialplan('http.conf'), 'general');
+    const url = new URL(env.SER_ARI_URL!);
+    expect(url.hostname).toBe(Object.values(asterisk!.networks)[0]!.ipv4_address);
+    expect(url.port).toBe(http.bindport);
+    expect(http.enabled).toBe('yes');
+    const user = confSection(dialplan('ari.conf'), env.SER_ARI_USER!);
+    expect(user.type).toBe('user');
+    expect(user.read_only).toBe('no');
+    expect(env.SER_ARI_PASSWORD).toContain(`:-${user.password}}`);
+    expect(env.SER_RTP_HOST).toBe(Object.values(ser!.networks)[0]!.ipv4_address);
+  });
+
+  it('runs with a config file that loads and keeps the taps within half the Asterisk RTP range', () => {
+    const file = ser!.command!.join(' ').match(/--config (\S+?)["\s]|--config (\S+)$/)!;
+    const path = join(REPO, (file[1] ?? file[2])!);
+    const env = Object.fromEntries(Object.entries(ser!.environment!).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/, '$1')]));
+    const { config } = loadConfig({ file: path, env });
+    const rtp = confSection(dialplan('rtp.conf'), 'general');
+    const ports = Number(rtp.rtpend) - Number(rtp.rtpstart) + 1;
+    expect(config.ari.maxTaps).toBeLessThan(ports / 2);
+    expect(config.ari.url).toBe(ser!.environment!.SER_ARI_URL);
+  });
+});
+
+describe('dialplan/extensions_ser.conf', () => {
+  const text = dialplan('extensions_ser.conf');
+
+  it('offers the three integration modes under the app name ser-ari uses by default', () => {
+    const app = loadConfig({ env: {}, cwd: '/nonexistent' }).config.ari.app;
+    expect(text).toContain(`Stasis(${app},monitor)`);
+    expect(text).toContain(`Stasis(${app},decide)`);
+    expect(text).toContain(`Stasis(${app},queue,\${ARG1})`);
+  });
+
+  it('never ends a call because Stasis failed: every Stasis() line is followed by a step that carries on', () => {
+    const lines = text.split('\n').map((l) => l.trim());
+    const stasis = lines.map((l, i) => [l, i] as const).filter(([l]) => /Stasis\(/.test(l) && !l.startsWith(';'));
+    expect(stasis.length).toBe(3);
+    for (const [, i] of stasis) {
+      const next = lines.slice(i + 1).find((l) => l.startsWith('same') || l.startsWith('exten'))!;
+      expect(next).toMatch(/^same => n/);
+      expect(next).not.toMatch(/Hangup/);
+    }
+    // decide writes safe defaults first, so a down ser-ari still leaves the variables defined
+    for (const v of ['SER_EMOTION', 'SER_NEGATIVITY', 'SER_ESCALATE', 'QUEUE_PRIO']) expect(text).toContain(`Set(${v}=`);
+  });
+
+  it('has the transfer context ser-ari continues callers to', () => {
+    const ctx = loadConfig({ env: {}, cwd: '/nonexistent' }).config.ari.transferContext;
+    expect(text).toContain(`[${ctx}]`);
+    expect(text).toContain('exten => _queue-.,1');
+    expect(text).toContain('exten => agent-hangup,1');
+  });
+});
