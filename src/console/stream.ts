@@ -34,6 +34,8 @@ class Consumer {
   readonly filter: CompiledFilter;
   readonly connectedAt = new Date().toISOString();
   readonly queue: BoundedQueue<string>;
+  /** Events queued beyond this are dropped. */
+  readonly limit: number;
   delivered = 0;
   dropped = 0;
   /** Drops not yet reported to the consumer with a `gap` message. */
@@ -46,6 +48,7 @@ class Consumer {
     this.id = id;
     this.sink = sink;
     this.filter = filter;
+    this.limit = capacity;
     // One extra slot so a gap notice always fits ahead of the next accepted event.
     this.queue = new BoundedQueue<string>(capacity + 1);
   }
@@ -143,9 +146,7 @@ export class EventStream {
     let json: string | null = null;
     for (const c of this.#consumers.values()) {
       if (!c.filter.matches(event, queueOfCall)) continue;
-      // Room for the event, and for a gap notice ahead of it when drops are unreported.
-      const needed = c.unreported > 0 ? 2 : 1;
-      if (c.queue.capacity - c.queue.length < needed) {
+      if (c.queue.length >= c.limit) {
         c.dropped++;
         c.unreported++;
         this.#opts.metrics.eventStreamDrops.labels(c.sink.transport).inc();
