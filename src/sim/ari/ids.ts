@@ -40,6 +40,10 @@ export class IdSource {
     return `Snoop/${targetId}-${hex8(this.#snoop++)}`;
   }
 
+  announcerName(): string {
+    return `Announcer/ARI_MOH-${hex8(this.#local++)};2`;
+  }
+
   unicastRtpName(hostPort: string): string {
     this.#pointer += 0x1f20;
     return `UnicastRTP/${hostPort}-0x${this.#pointer.toString(16)}`;

@@ -46,13 +46,22 @@ interface Tap {
   feeders: SimChannel[];
 }
 
+/** context -> extension -> the applications from priority 1 on; the channel stays in the last one. */
 export interface DialplanTable {
-  [context: string]: { [extension: string]: string };
+  [context: string]: { [extension: string]: string[] };
 }
 
+/** As shared/asterisk/conf/extensions.conf. */
 export const DEFAULT_DIALPLAN: DialplanTable = {
-  'ser-continue': { queue: 'Queue(support,,,,30)', hangup: 'Hangup(16)', moh: 'MusicOnHold(default,20)' },
+  'ser-continue': {
+    queue: ['NoOp(continued into queue)', 'Queue(support,,,,30)'],
+    hangup: ['NoOp(SER decided to hang up)', 'Hangup(16)'],
+    moh: ['Answer()', 'MusicOnHold(default,20)'],
+  },
 };
+
+/** Variables app_queue sets (empty) when a caller enters Queue() (recorded in 04). */
+const QUEUE_ENTRY_VARIABLES = ['ANSWEREDTIME', 'ANSWEREDTIME_MS', 'DIALEDTIME', 'DIALEDTIME_MS', 'QUEUEWAIT', 'QUEUEWAIT_MS'];
 
 export interface PbxOptions {
   ids: IdSource;
@@ -120,12 +129,9 @@ export class SimPbx {
     this.#emitChannel(ch, 'ChannelVarset', {}, { variable, value });
   }
 
-  #dial(peer: SimChannel, dialstatus: string, dialstring: string, caller?: SimChannel): void {
-    const fields: EventFields = { dialstatus, forward: '', dialstring, peer: peer.toJSON() };
-    if (caller) fields['caller'] = caller.toJSON();
-    const targets = this.channelTargets(peer);
-    if (caller) for (const app of this.channelTargets(caller)) targets.add(app);
-    this.#emit(targets, 'Dial', fields);
+  /** ARI's own dials carry no `caller` in the Dial event, even with ?caller= (recorded in 05). */
+  #dial(peer: SimChannel, dialstatus: string, dialstring: string): void {
+    this.#emit(this.channelTargets(peer), 'Dial', { dialstatus, forward: '', dialstring, peer: peer.toJSON() });
   }
 
   #setState(ch: SimChannel, state: ChannelState): void {
@@ -195,29 +201,39 @@ export class SimPbx {
   /** POST /continue: back to the dialplan, at `context,exten` or after the Stasis() line. */
   continueInDialplan(ch: SimChannel, target: { context?: string; extension?: string; priority?: number }): void {
     this.leaveStasis(ch);
-    let app = ch.afterStasis;
+    let apps = [ch.afterStasis];
     if (target.context || target.extension) {
       const context = target.context ?? ch.dialplan.context;
       const exten = target.extension ?? ch.dialplan.exten;
       ch.dialplan = { ...ch.dialplan, context, exten, priority: target.priority ?? 1 };
-      app = this.#opts.dialplan[context]?.[exten] ?? 'NoOp()';
+      apps = this.#opts.dialplan[context]?.[exten] ?? ['NoOp()'];
     }
-    this.runDialplan(ch, app);
+    this.runDialplan(ch, ...apps);
   }
 
-  /** Runs one dialplan application outside Stasis: `Hangup(n)` ends the call, anything else keeps it up. */
-  runDialplan(ch: SimChannel, application: string): void {
-    const m = /^(\w+)\((.*)\)$/.exec(application.trim());
-    const name = m?.[1] ?? application.trim();
-    const data = m?.[2] ?? '';
-    ch.dialplanApp = name;
-    ch.dialplanAppData = data;
-    ch.dialplan = { ...ch.dialplan, app_name: name, app_data: data };
-    this.#emitChannel(ch, 'ChannelDialplan', { dialplan_app: name, dialplan_app_data: data });
-    if (name === 'Hangup') {
-      const cause = Number.parseInt(data, 10);
-      this.hangupChannel(ch, { cause: Number.isFinite(cause) ? cause : 16, byAri: false });
+  /**
+   * Runs dialplan applications outside Stasis, one priority each: `Hangup(n)` ends the call,
+   * `Queue(...)` sets app_queue's entry variables, and the channel stays in the last one.
+   */
+  runDialplan(ch: SimChannel, ...applications: string[]): void {
+    for (const application of applications) {
+      if (ch.hungUp) return;
+      const m = /^(\w+)\((.*)\)$/.exec(application.trim());
+      const name = m?.[1] ?? application.trim();
+      const data = m?.[2] ?? '';
+      ch.dialplanApp = name;
+      ch.dialplanAppData = data;
+      ch.dialplan = { ...ch.dialplan, app_name: name, app_data: data };
+      this.#emitChannel(ch, 'ChannelDialplan', { dialplan_app: name, dialplan_app_data: data });
+      if (name === 'Queue') for (const v of QUEUE_ENTRY_VARIABLES) this.#varset(ch, v, '');
+      if (name === 'Hangup') {
+        const cause = Number.parseInt(data, 10);
+        this.hangupChannel(ch, { cause: Number.isFinite(cause) ? cause : 16, byAri: false });
+        return;
+      }
+      ch.dialplan.priority++;
     }
+    ch.dialplan.priority = Math.max(1, ch.dialplan.priority - 1);
   }
 
   // ---------------------------------------------------------------- callers
@@ -315,14 +331,14 @@ export class SimPbx {
 
   /** POST /channels with app=: rings the endpoint, which answers (and enters Stasis), is busy, or never answers. */
   originateToApp(ch: SimChannel, app: string, args: string[], timeoutSec: number): void {
-    this.#ring(ch, timeoutSec, null, () => this.#enterStasisAsCreated(ch, app, args, { varset: true }));
+    this.#ring(ch, timeoutSec, () => this.#enterStasisAsCreated(ch, app, args, { varset: true }));
   }
 
   /** POST /channels with extension= (no app): the channel answers and runs the dialplan there. */
   originateToDialplan(ch: SimChannel, context: string, extension: string): void {
-    this.#ring(ch, 30, null, () => {
+    this.#ring(ch, 30, () => {
       ch.dialplan = { ...ch.dialplan, context, exten: extension, priority: 1 };
-      this.runDialplan(ch, this.#opts.dialplan[context]?.[extension] ?? 'Wait(600)');
+      this.runDialplan(ch, ...(this.#opts.dialplan[context]?.[extension] ?? ['Wait(600)']));
     });
   }
 
@@ -334,18 +350,18 @@ export class SimPbx {
   }
 
   /** POST /channels/{id}/dial on a created channel. */
-  dial(ch: SimChannel, caller: SimChannel | null, timeoutSec: number): void {
-    this.#ring(ch, timeoutSec, caller, () => {});
+  dial(ch: SimChannel, timeoutSec: number): void {
+    this.#ring(ch, timeoutSec, () => {});
   }
 
-  #ring(ch: SimChannel, timeoutSec: number, caller: SimChannel | null, onAnswer: () => void): void {
+  #ring(ch: SimChannel, timeoutSec: number, onAnswer: () => void): void {
     const dialstring = this.#dialString(ch);
-    this.#dial(ch, '', dialstring, caller ?? undefined);
+    this.#dial(ch, '', dialstring);
     const agent = this.#agentOf(ch);
     const behaviour = agent?.behaviour ?? 'answer';
     if (behaviour === 'busy') {
       this.#after(ch, 0, () => {
-        this.#dial(ch, 'BUSY', dialstring, caller ?? undefined);
+        this.#dial(ch, 'BUSY', dialstring);
         this.hangupChannel(ch, { cause: 17, byAri: false });
       });
       return;
@@ -353,7 +369,7 @@ export class SimPbx {
     if (behaviour === 'no-answer') {
       if (timeoutSec > 0) {
         this.#after(ch, timeoutSec * 1000, () => {
-          this.#dial(ch, 'NOANSWER', dialstring, caller ?? undefined);
+          this.#dial(ch, 'NOANSWER', dialstring);
           this.hangupChannel(ch, { cause: 19, byAri: false });
         });
       }
@@ -362,7 +378,7 @@ export class SimPbx {
     this.#after(ch, agent?.answerAfterMs ?? 0, () => {
       if (ch.hungUp) return;
       this.#setState(ch, 'Up');
-      this.#dial(ch, 'ANSWER', dialstring, caller ?? undefined);
+      this.#dial(ch, 'ANSWER', dialstring);
       if (agent?.audio) ch.audio = new AudioSource(agent.audio, true);
       onAnswer();
       if (agent?.hangupAfterMs != null && !ch.hungUp) this.#after(ch, agent.hangupAfterMs, () => this.hangupChannel(ch, { cause: 16, byAri: false }));
@@ -532,6 +548,17 @@ export class SimPbx {
     this.#emit(targets, type, { bridge: bridge.toJSON(), channel: ch.toJSON() });
   }
 
+  /** MOH in a mixing bridge comes from an Announcer channel, which members see as their BRIDGEPEER (05). */
+  startBridgeMoh(bridge: SimBridge, mohClass: string): void {
+    bridge.moh = mohClass;
+    if (bridge.type !== 'mixing') return;
+    const announcer = this.#ids.announcerName();
+    for (const id of bridge.channels) {
+      const member = this.channels.get(id);
+      if (member && member.variables.get('BRIDGEPEER') !== announcer) this.#varset(member, 'BRIDGEPEER', announcer);
+    }
+  }
+
   destroyBridge(bridge: SimBridge): void {
     for (const pb of [...this.playbacks.values()]) if (pb.targetKind === 'bridge' && pb.targetId === bridge.id) this.stopPlayback(pb.json.id);
     for (const id of [...bridge.channels]) {
@@ -641,7 +668,10 @@ export class SimPbx {
       const bridge = this.bridges.get(ch.bridgeId);
       if (bridge) this.#leaveBridge(ch, bridge);
     }
+    const inDialplan = ch.stasisApp === null && ch.dialplanApp !== null;
     this.leaveStasis(ch);
+    // A dialplan application interrupted by the soft hang-up ends the call with its Q.850 cause (04).
+    if (opts.byAri && inDialplan) this.#emitChannel(ch, 'ChannelHangupRequest', {}, { cause: opts.cause, soft: true });
     this.#destroy(ch, opts.cause);
   }
 

@@ -83,7 +83,7 @@ export function bridgeRoutes(pbx: SimPbx): Route[] {
       method: 'POST',
       path: '/bridges/{bridgeId}/moh',
       handler: (req) => {
-        bridgeOr404(pbx, req.params['bridgeId']).moh = req.query['mohClass'] ?? 'default';
+        pbx.startBridgeMoh(bridgeOr404(pbx, req.params['bridgeId']), req.query['mohClass'] ?? 'default');
         return noContent();
       },
     },

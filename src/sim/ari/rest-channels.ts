@@ -175,9 +175,9 @@ export function channelRoutes(pbx: SimPbx, opts: ChannelRouteOptions): Route[] {
       handler: (req) => {
         const ch = inStasisOr409(channelOr404(pbx, req.params['channelId']));
         const callerId = req.query['caller'];
-        const caller = callerId ? channelOr404(pbx, callerId, 'Caller not found') : null;
+        if (callerId) channelOr404(pbx, callerId, 'Caller not found');
         if (ch.state !== 'Down') throw conflict('Channel is not in the Down state');
-        pbx.dial(ch, caller, intParam(req.query['timeout'], 0));
+        pbx.dial(ch, intParam(req.query['timeout'], 0));
         return noContent();
       },
     },
