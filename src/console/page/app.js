@@ -278,14 +278,19 @@
   };
   const callerOf = (c) => c.callerName || c.callerNumber || 'unknown caller';
   const negClass = (n) => (n >= 0.7 ? 'neg high' : n >= 0.5 ? 'neg mid' : 'neg');
+  // Action events carry the rule engine's flattened params (a transfer's target, setVars' variables);
+  // a PendingAction from the hello carries the ActionSpec: both shapes are read here.
   const describeAction = (a) => {
     const p = a.params || {};
     switch (a.kind) {
       case 'hangup': return p.warn ? `hang up after warning (${p.warn.graceSeconds} s)` : 'hang up';
-      case 'transfer': return `transfer to ${p.target?.queue ?? p.target?.agent ?? `${p.target?.context}/${p.target?.extension}`}`;
-      case 'priority': return p.set !== undefined ? `priority = ${p.set}` : `priority +${p.add}`;
+      case 'transfer': {
+        const t = p.target || p;
+        return `transfer to ${t.queue ?? (t.agent ? `agent ${t.agent}` : `${t.context}/${t.extension}`)}`;
+      }
+      case 'priority': return p.set !== undefined ? `priority = ${p.set}` : `priority ${p.add >= 0 ? '+' : ''}${p.add}`;
       case 'play': return `play ${p.media}`;
-      case 'setVars': return `set ${Object.keys(p.vars || {}).join(', ')}`;
+      case 'setVars': return `set ${Object.keys(p.vars || p).join(', ')}`;
       default: return a.kind;
     }
   };
@@ -340,7 +345,7 @@
       const lastExec = [...c.actions.values()].filter((a) => a.outcome === 'executed').pop();
       actions.replaceChildren(
         ...pending.map((a) => el('span', { class: 'badge badge-pending' }, `pending: ${describeAction(a)}`)),
-        lastExec ? el('span', { class: 'badge badge-executed' }, describeAction(lastExec)) : null,
+        ...(lastExec ? [el('span', { class: 'badge badge-executed' }, describeAction(lastExec))] : []),
       );
     }
     for (const tr of existing.values()) tr.remove();
@@ -470,8 +475,8 @@
           axes: [{ stroke: '#6b7785' }, { stroke: '#6b7785', values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
           series: [
             {},
-            { label: 'negativity', stroke: '#1f2933', width: 2.5 },
-            ...LABELS.map((l) => ({ label: l, stroke: color(l), width: 1.2, show: l === 'ANG' || l === 'SAD' || l === 'NEU' })),
+            { label: 'negativity', stroke: '#1f2933', width: 2.5, points: { show: false } },
+            ...LABELS.map((l) => ({ label: l, stroke: color(l), width: 1.2, points: { show: false }, show: l === 'ANG' || l === 'SAD' || l === 'NEU' })),
           ],
           legend: { live: false },
           cursor: { drag: { x: false, y: false } },
