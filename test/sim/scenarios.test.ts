@@ -52,7 +52,7 @@ describe('recorded scenarios', () => {
     sim.hangup(caller.id); // the far end's Playback ends, Hangup()
     await waitFor(isType('ChannelDestroyed', caller.id));
     await waitFor(isType('StasisEnd', snoop.id));
-    expect((await ari.channels.list()).map((c) => c.id)).toEqual([em.id]);
+    expect((await ari.channels.list()).map((c: { id: string }) => c.id)).toEqual([em.id]);
     expect((await ari.bridges.get({ bridgeId: bridge.id })).channels).toEqual([em.id]);
     await ari.channels.hangup({ channelId: em.id, reason: 'normal' });
     await waitFor(isType('ChannelDestroyed', em.id));
@@ -79,7 +79,7 @@ describe('recorded scenarios', () => {
 
     await ari.channels.hangup({ channelId: callerId, reason: 'normal' });
     await waitFor(isType('StasisEnd', snoop.id));
-    expect((await ari.channels.list()).map((c) => c.id)).toEqual([em.id]);
+    expect((await ari.channels.list()).map((c: { id: string }) => c.id)).toEqual([em.id]);
     await ari.channels.hangup({ channelId: em.id });
     await waitFor(isType('ChannelDestroyed', em.id));
     await ari.bridges.destroy({ bridgeId: bridge.id });
