@@ -3,7 +3,7 @@ import { CallRegistry } from '../../src/calls/registry.js';
 import { EmotionTracker } from '../../src/emotion/tracker.js';
 import { EventBus } from '../../src/events/bus.js';
 import { emotionEventInput } from '../../src/events/from-tracker.js';
-import type { SerEvent, SerEventInput, SerEventType } from '../../src/events/types.js';
+import type { EmotionEvent, SerEvent, SerEventInput, SerEventType } from '../../src/events/types.js';
 import type { ActionControl, PendingAction } from '../../src/policy/control.js';
 import { SCHEMA, errorsOf, validator } from './schema.js';
 import { EMPTY_SUMMARY, addCall, probs, world, wsClient, type World } from './support.js';
@@ -118,7 +118,7 @@ describe('docs/events.schema.json', () => {
     expect(validateEvent({ ...good, version: 2 })).toBe(false);
     expect(validateEvent({ ...good, ts: 'yesterday' })).toBe(false);
     const tracker = new EmotionTracker('x', LABELS, 1);
-    const emotion = bus.publish(emotionEventInput(tracker.observe({ start: 0, end: 3, speechRatio: 1, dbfs: -20, probs: Float32Array.from([0.5, 0.1, 0.1, 0.1, 0.1, 0.1]), completedAt: performance.now() })));
+    const emotion = bus.publish(emotionEventInput(tracker.observe({ start: 0, end: 3, speechRatio: 1, dbfs: -20, probs: Float32Array.from([0.5, 0.1, 0.1, 0.1, 0.1, 0.1]), completedAt: performance.now() }))) as EmotionEvent;
     expect(validateEvent(emotion)).toBe(true);
     expect(validateEvent({ ...emotion, probs: { ...emotion.probs, ANG: 1.2 } })).toBe(false);
     expect(validateEvent({ ...emotion, type: 'emotions' })).toBe(false);
