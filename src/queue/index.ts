@@ -30,8 +30,15 @@ export interface QueueService extends QueueHandler, QueuePriorityPort {
 }
 
 export interface CreateQueuesOptions {
-  /** The connected ari-client instance the ARI app uses (or any QueueAri, e.g. in tests). */
-  client: Client | QueueAri;
+  /**
+   * The ari-client instance the ARI app uses, or a getter of the current one (`() => app.client`:
+   * null while disconnected; a new instance after a reconnect is picked up by itself), or any QueueAri.
+   */
+  client: Client | QueueAri | (() => Client | null);
+  /** The ARI app's live-object set (`() => app.live`), so it never removes our agent legs and bridges as orphans. */
+  live?: () => Set<string> | undefined;
+  /** The ARI app's continueCall (`(id) => app.continueCall(id)`): callers the queue hands back stay tracked and tapped. */
+  continueCall?: (callId: string) => Promise<PbxResult>;
   config: Pick<Config, 'queues'> & { ari: Pick<Config['ari'], 'app'> };
   registry: CallRegistry;
   bus: EventBus;
@@ -42,12 +49,38 @@ export interface CreateQueuesOptions {
 /** One PriorityQueue per configured queue, behind the ARI app's QueueHandler and the PBX's priority port. */
 export function createQueues(opts: CreateQueuesOptions): QueueService {
   const app = opts.config.ari.app;
-  const toPort = (c: Client | QueueAri): QueueAri => (isQueueAri(c) ? c : ariClientPort(c, app));
-  const ari = new SwitchableAri(toPort(opts.client));
+  const ports = new WeakMap<Client, QueueAri>();
+  const toPort = (c: Client | QueueAri): QueueAri => {
+    if (isQueueAri(c)) return c;
+    let port = ports.get(c);
+    if (!port) ports.set(c, (port = ariClientPort(c, app)));
+    return port;
+  };
+  const source = opts.client;
+  const resolve: () => QueueAri | null =
+    typeof source === 'function' ? () => {
+      const c = source();
+      return c ? toPort(c) : null;
+    } : ((port) => () => port)(toPort(source));
+  const ari = new SwitchableAri(resolve);
   const queues = new Map<string, PriorityQueue>();
   for (const q of opts.config.queues as QueueSettings[]) {
-    queues.set(q.name, new PriorityQueue(q, { ari, registry: opts.registry, bus: opts.bus, logger: opts.logger, ...(opts.now ? { now: opts.now } : {}) }));
+    queues.set(
+      q.name,
+      new PriorityQueue(q, {
+        ari,
+        registry: opts.registry,
+        bus: opts.bus,
+        logger: opts.logger,
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(opts.live ? { live: opts.live } : {}),
+        ...(opts.continueCall ? { continueCall: opts.continueCall } : {}),
+      }),
+    );
   }
+  // With a getter, a new ari-client instance after a reconnect gets our listeners within a second.
+  const rewire = typeof source === 'function' ? setInterval(() => ari.refresh(), 1000) : null;
+  rewire?.unref();
   const legs = new Set<string>();
   const unsubscribe = ari.onEvent((e: QueueAriEvent) => {
     if (e.type === 'StasisStart' && e.args[0] === 'ser-own' && e.args[1] === 'queue-agent') legs.add(e.channelId);
@@ -62,10 +95,11 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
     },
     async stop() {
       await Promise.allSettled([...queues.values()].map((q) => q.stop()));
+      if (rewire) clearInterval(rewire);
       unsubscribe();
     },
     attach(client) {
-      ari.switchTo(toPort(client));
+      ari.switchTo(() => toPort(client));
     },
     queue(name) {
       return queues.get(name);
@@ -94,43 +128,60 @@ function isQueueAri(c: Client | QueueAri): c is QueueAri {
   return typeof (c as QueueAri).onEvent === 'function' && typeof (c as QueueAri).addChannels === 'function';
 }
 
-/** Forwards to the current port; event listeners move with it on a reconnect. */
+/** Forwards to the current port; event listeners move with it when the ARI app reconnects with a new client. */
 class SwitchableAri implements QueueAri {
-  #target: QueueAri;
-  readonly #listeners = new Map<(e: QueueAriEvent) => void, () => void>();
+  #resolve: () => QueueAri | null;
+  #wired: QueueAri | null = null;
+  readonly #listeners = new Map<(e: QueueAriEvent) => void, (() => void) | null>();
 
-  constructor(target: QueueAri) {
-    this.#target = target;
+  constructor(resolve: () => QueueAri | null) {
+    this.#resolve = resolve;
   }
 
-  switchTo(target: QueueAri): void {
+  switchTo(resolve: () => QueueAri | null): void {
+    this.#resolve = resolve;
+    this.refresh();
+  }
+
+  /** Moves the event listeners to the current client when it changed. */
+  refresh(): QueueAri | null {
+    const target = this.#resolve();
+    if (target === this.#wired) return target;
     for (const [listener, off] of this.#listeners) {
-      off();
-      this.#listeners.set(listener, target.onEvent(listener));
+      off?.();
+      this.#listeners.set(listener, target ? target.onEvent(listener) : null);
     }
-    this.#target = target;
+    this.#wired = target;
+    return target;
   }
 
   onEvent(listener: (e: QueueAriEvent) => void): () => void {
-    this.#listeners.set(listener, this.#target.onEvent(listener));
+    const target = this.refresh();
+    this.#listeners.set(listener, target ? target.onEvent(listener) : null);
     return () => {
       this.#listeners.get(listener)?.();
       this.#listeners.delete(listener);
     };
   }
 
-  originate: QueueAri['originate'] = (p) => this.#target.originate(p);
-  hangup: QueueAri['hangup'] = (id, reason) => this.#target.hangup(id, reason);
-  answer: QueueAri['answer'] = (id) => this.#target.answer(id);
-  createBridge: QueueAri['createBridge'] = (p) => this.#target.createBridge(p);
-  destroyBridge: QueueAri['destroyBridge'] = (id) => this.#target.destroyBridge(id);
-  listBridges: QueueAri['listBridges'] = () => this.#target.listBridges();
-  startMoh: QueueAri['startMoh'] = (id, moh) => this.#target.startMoh(id, moh);
-  addChannels: QueueAri['addChannels'] = (id, chans) => this.#target.addChannels(id, chans);
-  removeChannel: QueueAri['removeChannel'] = (id, chan) => this.#target.removeChannel(id, chan);
-  continueInDialplan: QueueAri['continueInDialplan'] = (id) => this.#target.continueInDialplan(id);
-  setVariable: QueueAri['setVariable'] = (id, n, v) => this.#target.setVariable(id, n, v);
-  getVariable: QueueAri['getVariable'] = (id, n) => this.#target.getVariable(id, n);
-  endpointState: QueueAri['endpointState'] = (e) => this.#target.endpointState(e);
-  subscribeEndpoints: QueueAri['subscribeEndpoints'] = (e) => this.#target.subscribeEndpoints(e);
+  #t(): QueueAri {
+    const target = this.refresh();
+    if (!target) throw new Error('not connected to Asterisk (ARI)');
+    return target;
+  }
+
+  originate: QueueAri['originate'] = async (p) => this.#t().originate(p);
+  hangup: QueueAri['hangup'] = async (id, reason) => this.#t().hangup(id, reason);
+  answer: QueueAri['answer'] = async (id) => this.#t().answer(id);
+  createBridge: QueueAri['createBridge'] = async (p) => this.#t().createBridge(p);
+  destroyBridge: QueueAri['destroyBridge'] = async (id) => this.#t().destroyBridge(id);
+  listBridges: QueueAri['listBridges'] = async () => this.#t().listBridges();
+  startMoh: QueueAri['startMoh'] = async (id, moh) => this.#t().startMoh(id, moh);
+  addChannels: QueueAri['addChannels'] = async (id, chans) => this.#t().addChannels(id, chans);
+  removeChannel: QueueAri['removeChannel'] = async (id, chan) => this.#t().removeChannel(id, chan);
+  continueInDialplan: QueueAri['continueInDialplan'] = async (id) => this.#t().continueInDialplan(id);
+  setVariable: QueueAri['setVariable'] = async (id, n, v) => this.#t().setVariable(id, n, v);
+  getVariable: QueueAri['getVariable'] = async (id, n) => this.#t().getVariable(id, n);
+  endpointState: QueueAri['endpointState'] = async (e) => this.#t().endpointState(e);
+  subscribeEndpoints: QueueAri['subscribeEndpoints'] = async (e) => this.#t().subscribeEndpoints(e);
 }

@@ -22,6 +22,16 @@ export interface PriorityQueueDeps {
   bus: EventBus;
   logger: Logger;
   now?: () => number;
+  /**
+   * The ARI app's set of our objects that should exist (AriApp.live): agent legs and queue bridges are
+   * kept in it while they exist, so the app's StasisStart and reconcile never take them for orphans.
+   */
+  live?: () => Set<string> | undefined;
+  /**
+   * How a caller goes back to the dialplan. The ARI app's continueCall, so that it expects the
+   * StasisEnd and keeps the call (and its tap) instead of taking it for a hang-up; raw ARI otherwise.
+   */
+  continueCall?: (callId: string) => Promise<PbxResult>;
 }
 
 /** Stasis args of the agent legs we originate: the ARI app must not take them for calls. */
@@ -82,6 +92,8 @@ export class PriorityQueue {
   readonly #bus: EventBus;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #live: () => Set<string> | undefined;
+  readonly #continueCall: ((callId: string) => Promise<PbxResult>) | undefined;
   readonly #waiting = new WaitingList();
   readonly #agents: AgentPool;
   readonly #callers = new Map<string, Caller>();
@@ -99,6 +111,8 @@ export class PriorityQueue {
     this.#registry = deps.registry;
     this.#bus = deps.bus;
     this.#now = deps.now ?? Date.now;
+    this.#live = deps.live ?? (() => undefined);
+    this.#continueCall = deps.continueCall;
     this.#log = deps.logger.child({ component: 'queue', queue: settings.name });
     this.#agents = new AgentPool(settings.agents, { now: this.#now(), retryMs: settings.retrySeconds * 1000 });
   }
@@ -120,7 +134,9 @@ export class PriorityQueue {
     await this.#ari.subscribeEndpoints(this.#s.agents).catch((err) => {
       this.#log.warn({ err: errMsg(err) }, 'cannot subscribe to agent endpoint state; offline agents are found only when rung');
     });
-    await this.#ensureHolding();
+    await this.#ensureHolding().catch((err) => {
+      this.#log.warn({ err: errMsg(err) }, 'cannot create the holding bridge yet; the first caller retries');
+    });
   }
 
   /** Takes a caller over: holding bridge + MOH, place by priority (QUEUE_PRIO or the registry's), then agents. */
@@ -136,6 +152,7 @@ export class PriorityQueue {
       if (gone(caller)) return;
       await this.#ari.addChannels(holding, [callId]);
     } catch (err) {
+      if (/bridge not found/i.test(errMsg(err))) this.#forgetHolding(); // Asterisk restarted: a new one next time
       if (gone(caller)) return;
       this.#callers.delete(callId);
       throw err;
@@ -298,7 +315,12 @@ export class PriorityQueue {
     if (fromHolding && this.#holdingId) await this.#ari.removeChannel(this.#holdingId, callId).catch(() => undefined);
     try {
       await this.#ari.setVariable(callId, 'SER_QUEUESTATUS', status);
-      await this.#ari.continueInDialplan(callId);
+      if (this.#continueCall) {
+        const res = await this.#continueCall(callId);
+        if (!res.ok) throw new Error(res.error ?? 'continue refused');
+      } else {
+        await this.#ari.continueInDialplan(callId);
+      }
     } catch (err) {
       this.#log.warn({ callId, status, err: errMsg(err) }, 'cannot continue the caller in the dialplan; hanging up');
       await this.#hangup(callId);
@@ -344,6 +366,7 @@ export class PriorityQueue {
       originated: Promise.resolve(),
     };
     this.#legs.set(leg.channelId, leg);
+    this.#live()?.add(leg.channelId);
     // Our own timer ends the ring; the switch's originate timeout is only a backstop if we die.
     leg.ringTimer = setTimeout(() => {
       leg.ringTimer = null;
@@ -421,6 +444,7 @@ export class PriorityQueue {
     const alive = () => caller.state === 'connecting' && leg.state === 'answered' && !this.#stopped;
     try {
       this.#bridges.add(bridgeId);
+      this.#live()?.add(bridgeId);
       await this.#ari.createBridge({ bridgeId, type: 'mixing', name: `ser-queue-${this.name}-call` });
       if (!alive()) return this.#abandonBridge(bridgeId, caller);
       if (this.#holdingId) await this.#ari.removeChannel(this.#holdingId, caller.callId);
@@ -457,6 +481,7 @@ export class PriorityQueue {
     const was = leg.state;
     leg.state = 'gone';
     this.#legs.delete(leg.channelId);
+    this.#live()?.delete(leg.channelId);
     if (leg.ringTimer) clearTimeout(leg.ringTimer);
     const now = this.#now();
     if (was === 'ringing' || was === 'cancelling') {
@@ -509,6 +534,7 @@ export class PriorityQueue {
     if (!this.#holding) {
       const bridgeId = `ser-qhold-${nonce()}-${this.name}`;
       this.#holding = (async () => {
+        this.#live()?.add(bridgeId);
         await this.#ari.createBridge({ bridgeId, type: 'holding', name: `ser-queue-${this.name}` });
         this.#holdingId = bridgeId;
         await this.#ari.startMoh(bridgeId, this.#s.moh).catch((err) => {
@@ -517,10 +543,17 @@ export class PriorityQueue {
         return bridgeId;
       })();
       this.#holding.catch(() => {
+        this.#live()?.delete(bridgeId);
         this.#holding = null; // the next admit tries again
       });
     }
     return this.#holding;
+  }
+
+  #forgetHolding(): void {
+    if (this.#holdingId) this.#live()?.delete(this.#holdingId);
+    this.#holding = null;
+    this.#holdingId = null;
   }
 
   async #destroyBridge(bridgeId: string): Promise<void> {
@@ -530,19 +563,24 @@ export class PriorityQueue {
       if (!/not found/i.test(errMsg(err))) this.#log.warn({ bridgeId, err: errMsg(err) }, 'cannot delete bridge');
     } finally {
       this.#bridges.delete(bridgeId);
+      this.#live()?.delete(bridgeId);
     }
   }
 
   async #hangupLeg(leg: Leg): Promise<void> {
     await leg.originated;
-    await this.#hangup(leg.channelId);
+    // Not found: the leg ended and we missed its ChannelDestroyed (e.g. during an ARI reconnect).
+    if ((await this.#hangup(leg.channelId)) === 'not-found') this.#legGone(leg, null);
   }
 
-  async #hangup(channelId: string): Promise<void> {
+  async #hangup(channelId: string): Promise<'done' | 'not-found' | 'failed'> {
     try {
       await this.#ari.hangup(channelId, 'normal');
+      return 'done';
     } catch (err) {
-      if (!/not found/i.test(errMsg(err))) this.#log.warn({ channelId, err: errMsg(err) }, 'hang-up refused');
+      if (/not found/i.test(errMsg(err))) return 'not-found';
+      this.#log.warn({ channelId, err: errMsg(err) }, 'hang-up refused');
+      return 'failed';
     }
   }
 
