@@ -18,9 +18,10 @@
  *   websocket for the app, Stasis fails at once: STASISSTATUS=FAILED, `stasisStatus: 'FAILED'`, and
  *   the call continues in the dialplan untapped (`dialplanApp` from `afterStasis`, default `Wait(600)`).
  * - `continue` without a target runs `afterStasis`; with a context/extension it runs that entry of
- *   the dialplan table (`start({ dialplan })`, default `ser-continue`: `queue` -> `Queue(support,,,,30)`,
- *   `hangup` -> `Hangup(16)`); unknown entries run `NoOp()` and the channel stays up. `Hangup(n)`
- *   ends the call. `SimChannelInfo.leftStasisWith` holds the variables the dialplan saw on leaving
+ *   the dialplan table (`start({ dialplan })`: context -> extension -> applications from priority 1;
+ *   default as shared/asterisk/conf: `ser-continue,queue` -> NoOp, `Queue(support,,,,30)`;
+ *   `ser-continue,hangup` -> NoOp, `Hangup(16)`); unknown entries run `NoOp()` and the channel stays
+ *   up in it. `Hangup(n)` ends the call; `Queue()` only records where the caller waits. `SimChannelInfo.leftStasisWith` holds the variables the dialplan saw on leaving
  *   Stasis (e.g. QUEUE_PRIO), `dialplanApp`/`dialplanAppData` where the channel now is.
  * - Agents (`addAgent`) are PJSIP endpoints: `answer` (after `answerAfterMs`, optionally hanging up
  *   after `hangupAfterMs`), `no-answer` (rings until the originate/dial timeout, then cause 19),
@@ -33,6 +34,10 @@
  *   `maxExternalMedia` (beyond it externalMedia answers 500 {"error":"Allocation failed"}: chan_rtp
  *   cannot get an RTP port, so the channel cannot be allocated), `restart(downMs)`,
  *   `dropWebsockets()`, `restLatencyMs`.
+ *
+ * - Apps: one websocket per app name; a newer one replaces the older (ApplicationReplaced), as in
+ *   Asterisk. Event delivery and REST responses: a POST's events go out after its response, except
+ *   snoop, whose StasisStart goes out before it (the race seen in the recordings).
  *
  * Additions beyond the agreed interface: `placeCall` options `endpoint`, `exten`, `afterStasis`;
  * `SimAgentSpec.hangupAfterMs`; `SimChannelInfo.kind`, `dialplanAppData`, `leftStasisWith`,
