@@ -85,10 +85,11 @@ async function cancel(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, 
   const by = body === null ? null : pickActor(body, res);
   if (by === undefined) return;
   const who = by ?? 'api';
+  const callId = deps.actions.pending().find((p) => p.actionId === actionId)?.callId;
   if (!deps.actions.cancel(actionId, who)) {
     return notFound(res, 'NOT_PENDING', `action ${actionId} is not pending (unknown, already executed or cancelled)`);
   }
-  deps.logger.info({ actionId, by: who }, 'pending action cancelled through the API');
+  deps.logger.info({ callId, actionId, by: who }, 'pending action cancelled through the API');
   sendJson(res, 200, { cancelled: true, actionId });
 }
 
