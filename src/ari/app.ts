@@ -521,6 +521,8 @@ export class AriApp {
 
   async #runReconcile(client: Client): Promise<void> {
     const t = this.#cfg.requestTimeoutMs;
+    // Only calls that existed before the listing can be judged by it: one arriving meanwhile is not "lost".
+    const known = [...this.#sessions.values()].map((s) => ({ callId: s.callId, objects: s.objects() }));
     let channels: Channel[];
     let bridgeIds: string[];
     try {
@@ -530,7 +532,6 @@ export class AriApp {
       this.#log.error({ err: (err as Error).message }, 'reconcile could not list channels and bridges; retrying on the next reconnect');
       return;
     }
-    const known = [...this.#sessions.values()].map((s) => ({ callId: s.callId, objects: s.objects() }));
     const plan = planReconcile(
       channels.map((c) => c.id),
       bridgeIds,
@@ -546,10 +547,15 @@ export class AriApp {
     if (Object.values(counts).some((n) => n > 0) || known.length > 0) this.#log.info(counts, 'reconcile');
     await Promise.all(plan.lost.map((id) => this.#sessions.get(id)).map((s) => (s ? this.#endCall(s, 'gone after reconnect') : undefined)));
     await this.#removeOwn(client, [...plan.deleteChannels, ...plan.deleteBridges]);
-    for (const s of this.#sessions.values()) {
+    for (const { callId } of known) {
+      const s = this.#sessions.get(callId);
+      if (!s) continue;
       if (plan.broken.includes(s.callId)) {
-        s.log.warn('tap lost objects while we were disconnected: rebuilding it');
         await s.tapping?.catch(() => undefined);
+        const before = known.find((k) => k.callId === callId)!.objects;
+        // The health loop may have replaced the tap meanwhile: only a tap the listing judged is rebuilt.
+        if (s.ended || s.objects().join() !== before.join()) continue;
+        s.log.warn('tap lost objects while we were disconnected: rebuilding it');
         if (s.tap) {
           const old = s.tap;
           s.tap = null;

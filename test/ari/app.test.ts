@@ -10,7 +10,8 @@ describe('ARI app against the simulator', () => {
   beforeAll(async () => {
     engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
   });
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    if (process.env.SER_TEST_DEBUG && ctx.task.result?.state === 'fail') console.log(w?.logs.join(''));
     await w?.close();
     w = null;
   });
@@ -44,5 +45,184 @@ describe('ARI app against the simulator', () => {
     const ended = w.events.find((e) => e.type === 'call.ended');
     expect(ended).toMatchObject({ callId, reason: 'hangup' });
     expect(w.taps(callId).map((t) => t.state)).toEqual(['tapped', 'released']);
+  });
+
+  it('a silent tap is torn down and rebuilt, and the call ends up tapped', async () => {
+    w = await world({ engine, ports: [46120, 46139] });
+    w.sim.setSilentTaps(1);
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    expect(w.taps(callId).map((t) => [t.state, t.attempt])).toEqual([
+      ['retrying', 1],
+      ['tapped', 2],
+    ]);
+    expect(w.taps(callId)[0]!.reason).toMatch(/no RTP/);
+    // only the second tap's objects remain, and one UDP port
+    expect(w.leftovers().channels).toHaveLength(2);
+    expect(w.leftovers().bridges).toHaveLength(1);
+    expect(w.ports.inUse).toBe(1);
+  });
+
+  it('a permanently silent tap gives up after ari.tapRetries rebuilds with an untapped event, leaving nothing behind', async () => {
+    w = await world({ engine, ports: [46140, 46159], ari: { tapRetries: 2, tapHealthMs: 500 } });
+    w.sim.setSilentTaps(100);
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(callId).some((t) => t.state === 'untapped'), 15_000, 'untapped');
+    expect(w.taps(callId).map((t) => [t.state, t.attempt])).toEqual([
+      ['retrying', 1],
+      ['retrying', 2],
+      ['untapped', 3],
+    ]);
+    expect(w.taps(callId)[2]!.reason).toMatch(/no RTP .* after 3 attempts/);
+    expect(w.leftovers()).toEqual({ channels: [], bridges: [] });
+    expect(w.ports.inUse).toBe(0);
+    // the call itself goes on, still tracked (untapped), and is not hung up
+    expect(w.sim.channel(callId)!.hungUp).toBe(false);
+    expect(w.registry.get(callId)).toMatchObject({ tapped: false });
+  });
+
+  it('with the RTP port pool exhausted a new call goes untapped with a warning, and nothing leaks', async () => {
+    w = await world({ engine, ports: [46160, 46160] });
+    const first = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(first).some((t) => t.state === 'tapped'), 10_000, 'first tapped');
+    const second = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(second).some((t) => t.state === 'untapped'), 10_000, 'second untapped');
+    expect(w.taps(second)[0]!.reason).toMatch(/port pool exhausted/);
+    expect(w.logs.join('')).toContain('RTP port pool exhausted');
+    expect(w.sim.channel(second)).toMatchObject({ inStasis: false, hungUp: false, dialplanApp: 'Wait' });
+    // only the first call's tap exists
+    const snoops = w.sim.channels().filter((c) => c.kind === 'snoop');
+    expect(snoops.map((c) => c.snoopOf)).toEqual([first]);
+    w.sim.hangup(second);
+    await until(() => w!.registry.size === 1, 10_000, 'second ended');
+    expect(w.ports.inUse).toBe(1);
+  });
+
+  it("when Asterisk cannot allocate the externalMedia channel (RTP range exhausted) the call goes untapped and the half-built tap is removed", async () => {
+    w = await world({ engine, ports: [46170, 46179], sim: { maxExternalMedia: 1 } });
+    const first = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(first).some((t) => t.state === 'tapped'), 10_000, 'first tapped');
+    const second = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(second).some((t) => t.state === 'untapped'), 10_000, 'second untapped');
+    expect(w.taps(second).map((t) => t.state)).toEqual(['untapped']); // no hammering with retries
+    expect(w.taps(second)[0]!.reason).toMatch(/Allocation failed/);
+    expect(w.sim.channels().filter((c) => c.kind === 'snoop').map((c) => c.snoopOf)).toEqual([first]);
+    expect(w.leftovers().bridges).toHaveLength(1);
+    expect(w.ports.inUse).toBe(1);
+    expect(w.sim.channel(second)!.hungUp).toBe(false);
+  });
+
+  it('decide: writes the verdict variables and returns the caller to the dialplan, then keeps it tapped', async () => {
+    w = await world({ engine, ports: [46180, 46189] });
+    const callId = await w.sim.placeCall({ stasisArgs: ['decide'] });
+    await until(() => w!.sim.channel(callId)?.inStasis === false, 5000, 'returned');
+    expect(w.sim.channel(callId)!.leftStasisWith).toMatchObject({ SER_EMOTION: 'unknown', SER_NEGATIVITY: '0.00', SER_ESCALATE: '0', QUEUE_PRIO: '0' });
+    expect(w.sim.channel(callId)!.dialplanApp).toBe('Wait');
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    expect(w.registry.get(callId)).toMatchObject({ mode: 'decide', inStasis: false });
+  });
+
+  it('queue mode without a built-in queue taps the caller and hands it back to the dialplan', async () => {
+    w = await world({ engine, ports: [46190, 46199] });
+    const callId = await w.sim.placeCall({ stasisArgs: ['queue', 'support'] });
+    await until(() => w!.sim.channel(callId)?.inStasis === false, 5000, 'returned').catch((e) => { console.log(w!.logs.join(''), w!.sim.channel(callId)); throw e; });
+    expect(w.registry.get(callId)).toMatchObject({ mode: 'queue', queue: 'support' });
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+  });
+
+  it('queue mode hands the tapped caller to the queue handler, which owns it until it ends', async () => {
+    const admitted: string[] = [];
+    const ended: string[] = [];
+    w = await world({
+      engine,
+      ports: [46200, 46209],
+      queueHandler: {
+        admit: async ({ callId, channel, queue }) => {
+          expect(channel.id).toBe(callId);
+          admitted.push(`${callId}@${queue}`);
+        },
+        onCallEnded: (callId) => ended.push(callId),
+      },
+    });
+    const callId = await w.sim.placeCall({ stasisArgs: ['queue', 'billing'] });
+    await until(() => admitted.length === 1, 5000, 'admitted');
+    expect(admitted).toEqual([`${callId}@billing`]);
+    // tap built before admission
+    expect(w.leftovers().channels).toHaveLength(2);
+    expect(w.sim.channel(callId)!.inStasis).toBe(true);
+    w.sim.hangup(callId);
+    await until(() => ended.length === 1, 5000, 'ended');
+    await until(() => w!.registry.size === 0, 5000, 'removed');
+    expect(w.leftovers()).toEqual({ channels: [], bridges: [] });
+  });
+
+  it('stop() (SIGTERM) releases every tap, returns callers in Stasis to the dialplan and hangs none up', async () => {
+    w = await world({
+      engine,
+      ports: [46210, 46229],
+      queueHandler: { admit: async () => undefined, onCallEnded: () => undefined },
+    });
+    const a = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    const b = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    const q = await w.sim.placeCall({ stasisArgs: ['queue', 'support'] });
+    await until(() => [a, b, q].every((id) => w!.taps(id).some((t) => t.state === 'tapped')), 10_000, 'all tapped');
+    expect(w.sim.channel(q)!.inStasis).toBe(true);
+    await w.app.stop();
+    expect(w.leftovers()).toEqual({ channels: [], bridges: [] });
+    expect(w.ports.inUse).toBe(0);
+    for (const id of [a, b, q]) expect(w.sim.channel(id)).toMatchObject({ hungUp: false, inStasis: false });
+    expect(w.registry.size).toBe(0);
+    expect(w.app.health().state).toBe('stopped');
+  });
+
+  it('a StasisStart that arrives before the HTTP response of the snoop is handled (slow REST)', async () => {
+    w = await world({ engine, ports: [46230, 46239], sim: { restLatencyMs: 40 } });
+    const stasisBeforeResponse: string[] = [];
+    const pending = new Set<string>();
+    w.sim.on('event', (_app, e) => {
+      const ev = e as { type: string; channel?: { id: string; name: string } };
+      if (ev.type === 'StasisStart' && ev.channel?.name.startsWith('Snoop/')) stasisBeforeResponse.push(ev.channel.id);
+    });
+    w.sim.on('rest', (r) => {
+      if (r.path.includes('/snoop/')) pending.add(r.path);
+    });
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    expect(stasisBeforeResponse).toHaveLength(1);
+    expect(w.taps(callId).map((t) => t.state)).toEqual(['tapped']);
+    expect(w.leftovers().channels).toHaveLength(2);
+    expect(w.registry.size).toBe(1);
+  });
+
+  it('a websocket drop: reconnects, reconciles, the tap keeps running and a hang-up missed meanwhile is caught', async () => {
+    w = await world({ engine, ports: [46240, 46259] });
+    const kept = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    const missed = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => [kept, missed].every((id) => w!.taps(id).some((t) => t.state === 'tapped')), 10_000, 'tapped');
+    const before = w.leftovers();
+    w.sim.dropWebsockets();
+    w.sim.hangup(missed); // while no websocket is connected: no events reach us
+    await until(() => w!.app.health().reconnects >= 1 && w!.app.health().connected, 15_000, 'reconnected');
+    await until(() => w!.registry.size === 1, 10_000, 'missed hang-up reconciled');
+    expect(w.registry.get(kept)).toMatchObject({ tapped: true });
+    const after = w.leftovers();
+    expect(after.channels.every((id) => before.channels.includes(id))).toBe(true);
+    expect(after.channels).toHaveLength(2); // the kept call's snoop + externalMedia, untouched
+    expect(after.bridges).toHaveLength(1);
+    expect(w.ports.inUse).toBe(1);
+  });
+
+  it('an Asterisk restart: reconnects, ends the calls that vanished, releases their ports, and taps new calls', async () => {
+    w = await world({ engine, ports: [46260, 46279] });
+    const old = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(old).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    await w.sim.restart(300);
+    await until(() => w!.app.health().reconnects >= 1 && w!.app.health().connected, 20_000, 'reconnected');
+    await until(() => w!.registry.size === 0, 10_000, 'vanished call ended');
+    expect(w.events.find((e) => e.type === 'call.ended' && e.callId === old)).toMatchObject({ reason: 'gone after reconnect' });
+    expect(w.ports.inUse).toBe(0);
+    expect(w.audioPath.size).toBe(0);
+    const fresh = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(fresh).some((t) => t.state === 'tapped'), 10_000, 'new call tapped');
   });
 });

@@ -58,7 +58,9 @@ export async function world(opts: WorldOptions): Promise<World> {
       cb();
     },
   });
-  const logger = createLogger('info', sink);
+  const logger = createLogger(process.env.SER_TEST_DEBUG ? 'debug' : 'info', sink);
+  if (process.env.SER_TEST_DEBUG) sim.on('rest', (r) => logs.push(`REST ${r.method} ${r.path} ${r.status}\n`));
+  if (process.env.SER_TEST_DEBUG) sim.on('event', (_a, e) => logs.push(`EVT ${JSON.stringify(e).slice(0, 160)}\n`));
   const audioPath = new AudioPath({ engine: opts.engine, ports, rtpHost: '127.0.0.1', slin16PayloadType: 118, jitterPackets: 3, minSpeechRatio: 0.25, smoothing: 0.5, logger });
   const config = configSchema.parse({
     ari: {
@@ -75,7 +77,10 @@ export async function world(opts: WorldOptions): Promise<World> {
     },
   });
   const app = startAriApp({ config, logger, bus, registry, audioPath, ...(opts.queueHandler ? { queueHandler: opts.queueHandler } : {}) });
-  await until(() => app.health().connected, 10_000, 'ARI connected');
+  await until(() => app.health().connected, 10_000, 'ARI connected').catch((err: Error) => {
+    console.log('CONNECT FAIL', app.health(), logs.join(''));
+    throw err;
+  });
   return {
     sim,
     bus,
