@@ -38,7 +38,10 @@ export interface PriorityQueueDeps {
 export const AGENT_LEG_ARG0 = 'ser-own';
 export const AGENT_LEG_KIND = 'queue-agent';
 
-/** What the dialplan finds in SER_QUEUESTATUS when a caller comes back from the queue. */
+/**
+ * What the dialplan finds in SER_QUEUESTATUS when a caller comes back from the queue: COMPLETED (the
+ * agent hung up; SER_QUEUE_DONE=1 too), TIMEOUT (maxWaitSeconds), SHUTDOWN (ser-ari stopping).
+ */
 export type QueueExitStatus = 'COMPLETED' | 'TIMEOUT' | 'SHUTDOWN';
 
 type CallerState = 'admitting' | 'waiting' | 'connecting' | 'bridged' | 'gone';
@@ -315,6 +318,8 @@ export class PriorityQueue {
     if (fromHolding && this.#holdingId) await this.#ari.removeChannel(this.#holdingId, callId).catch(() => undefined);
     try {
       await this.#ari.setVariable(callId, 'SER_QUEUESTATUS', status);
+      // dialplan/extensions_ser.conf [ser-queue] skips app_queue's Queue() for a caller already served
+      if (status === 'COMPLETED') await this.#ari.setVariable(callId, 'SER_QUEUE_DONE', '1');
       if (this.#continueCall) {
         const res = await this.#continueCall(callId);
         if (!res.ok) throw new Error(res.error ?? 'continue refused');

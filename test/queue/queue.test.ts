@@ -289,7 +289,7 @@ describe('PriorityQueue against the ARI simulator', () => {
     const a = await w.call('5550001');
     await until(() => pairOf(w, a) !== null);
     await until(() => w.sim.channel(a)?.inStasis === false);
-    expect(w.sim.channel(a)!.leftStasisWith).toMatchObject({ SER_QUEUESTATUS: 'COMPLETED' });
+    expect(w.sim.channel(a)!.leftStasisWith).toMatchObject({ SER_QUEUESTATUS: 'COMPLETED', SER_QUEUE_DONE: '1' });
     expect(w.sim.channel(a)!.hungUp).toBe(false);
     expect(q(w).has(a)).toBe(false);
     await until(() => agentState(w, 'PJSIP/1001') === 'idle');
@@ -363,6 +363,7 @@ describe('PriorityQueue against the ARI simulator', () => {
     const a = await w.call('5550001');
     await until(() => w.sim.channel(a)?.inStasis === false);
     expect(w.sim.channel(a)!.leftStasisWith).toMatchObject({ SER_QUEUESTATUS: 'TIMEOUT' });
+    expect(w.sim.channel(a)!.leftStasisWith!['SER_QUEUE_DONE']).toBeUndefined();
     expect(waitingIds(w)).toEqual([]);
     await assertClean(w, [a]);
     w.sim.hangup(a);
@@ -378,6 +379,7 @@ describe('PriorityQueue against the ARI simulator', () => {
     for (const id of [a, b]) {
       expect(w.sim.channel(id)!.inStasis).toBe(false);
       expect(w.sim.channel(id)!.leftStasisWith).toMatchObject({ SER_QUEUESTATUS: 'SHUTDOWN' });
+      expect(w.sim.channel(id)!.leftStasisWith!['SER_QUEUE_DONE']).toBeUndefined(); // app_queue takes them
     }
     await expect(w.queues.admit({ callId: 'x', channel: {} as never, queue: 'support' })).rejects.toThrow(/stopped/);
     w.sim.hangup(a);
