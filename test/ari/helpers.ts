@@ -39,13 +39,15 @@ export interface WorldOptions {
   engine: InferenceEngine;
   ports: [number, number];
   sim?: AriSimulatorOptions;
+  /** Run against this simulator instead of starting one. */
+  existingSim?: AriSimulator;
   ari?: Record<string, unknown>;
   queueHandler?: QueueHandler;
 }
 
 /** A fresh simulator, audio path and ARI app, connected. */
 export async function world(opts: WorldOptions): Promise<World> {
-  const sim = await AriSimulator.start(opts.sim);
+  const sim = opts.existingSim ?? (await AriSimulator.start(opts.sim));
   const bus = new EventBus();
   const events: SerEvent[] = [];
   bus.subscribe((e) => events.push(e));
