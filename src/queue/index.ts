@@ -91,6 +91,7 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
 
   return {
     async start() {
+      await removeLeftovers(ari, opts.logger);
       await Promise.all([...queues.values()].map((q) => q.start()));
     },
     async stop() {
@@ -122,6 +123,27 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
       return result ? Promise.resolve(result) : null;
     },
   };
+}
+
+/**
+ * Empty queue bridges of an earlier run (a crash leaves them: Asterisk keeps bridges until deleted).
+ * Bridges that still hold channels are left alone: someone is talking or waiting in them.
+ */
+async function removeLeftovers(ari: QueueAri, logger: Logger): Promise<void> {
+  try {
+    const bridges = await ari.listBridges();
+    for (const b of bridges) {
+      if (!/^ser-q(hold|call)-/.test(b.id)) continue;
+      if (b.channels.length > 0) {
+        logger.warn({ bridgeId: b.id, channels: b.channels }, 'a queue bridge of an earlier run still holds channels; left alone');
+        continue;
+      }
+      await ari.destroyBridge(b.id).catch(() => undefined);
+      logger.info({ bridgeId: b.id }, 'removed an empty queue bridge left by an earlier run');
+    }
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'cannot list bridges to remove leftovers');
+  }
 }
 
 function isQueueAri(c: Client | QueueAri): c is QueueAri {

@@ -386,6 +386,39 @@ describe('PriorityQueue against the ARI simulator', () => {
     w.sim.hangup(b);
   });
 
+  it('start() removes empty queue bridges an earlier run left behind, and leaves occupied ones alone', async () => {
+    const sim = await AriSimulator.start();
+    const client = await ari.connect(sim.url, sim.user, sim.password);
+    await client.start('ser');
+    try {
+      await client.bridges.create({ bridgeId: 'ser-qhold-dead0001-support', type: 'holding', name: 'ser-queue-support' });
+      await client.bridges.create({ bridgeId: 'ser-qcall-dead0002-1234.5', type: 'mixing' });
+      await client.bridges.create({ bridgeId: 'ser-qcall-dead0003-1234.6', type: 'mixing' });
+      await client.bridges.create({ bridgeId: 'someone-elses', type: 'mixing' });
+      const talking = await sim.placeCall({ stasisArgs: ['other'] });
+      await client.bridges.addChannel({ bridgeId: 'ser-qcall-dead0003-1234.6', channel: talking });
+      const bus = new EventBus();
+      const queues = createQueues({
+        client,
+        config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
+        registry: new CallRegistry(bus),
+        bus,
+        logger: createLogger('silent'),
+      });
+      await queues.start();
+      const ids = sim.bridges().map((b) => b.id);
+      expect(ids).not.toContain('ser-qhold-dead0001-support');
+      expect(ids).not.toContain('ser-qcall-dead0002-1234.5');
+      expect(ids).toContain('ser-qcall-dead0003-1234.6');
+      expect(ids).toContain('someone-elses');
+      await queues.stop();
+      expect(sim.bridges().filter((b) => b.id.startsWith('ser-qhold-'))).toEqual([]);
+    } finally {
+      client.stop();
+      await sim.stop();
+    }
+  });
+
   it('EXPECTED FAILURE: admitting to a queue that is not configured rejects with QUEUE_UNKNOWN', async () => {
     const w = await world([{ endpoint: 'PJSIP/1001', behaviour: 'answer' }]);
     await expect(w.queues.admit({ callId: 'x', channel: {} as never, queue: 'sales' })).rejects.toMatchObject({ code: 'QUEUE_UNKNOWN' });
