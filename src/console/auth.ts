@@ -55,7 +55,8 @@ function sha256(s: string): Buffer {
  */
 export function isCrossOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
-  if (origin === undefined || origin === 'null') return origin === 'null';
+  if (origin === undefined) return false;
+  if (origin === 'null') return true; // sandboxed frames, file:// pages
   try {
     return new URL(origin).host !== req.headers.host;
   } catch {
