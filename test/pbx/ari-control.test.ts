@@ -1,0 +1,126 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { QueueHandler } from '../../src/ari/queue-handler.js';
+import { InferenceEngine } from '../../src/inference/engine.js';
+import { MODEL } from '../helpers/paths.js';
+import { until, world, type World } from '../ari/helpers.js';
+
+/** A queue that takes callers and keeps them in Stasis (what the built-in queue does while they wait). */
+const holdingQueue: QueueHandler = { admit: async () => undefined, onCallEnded: () => undefined };
+
+describe('AriCallControl against the simulator', () => {
+  let engine: InferenceEngine;
+  let w: World | null = null;
+  beforeAll(async () => {
+    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
+  });
+  afterEach(async () => {
+    await w?.close();
+    w = null;
+  });
+  afterAll(async () => {
+    await engine.close();
+  });
+
+  async function queuedCaller(): Promise<string> {
+    const callId = await w!.sim.placeCall({ stasisArgs: ['queue', 'support'], number: '5550100', name: 'Queued' });
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    return callId;
+  }
+
+  it('setVariables writes channel variables while the caller is in Stasis', async () => {
+    w = await world({ engine, ports: [46500, 46509], queueHandler: holdingQueue });
+    const callId = await queuedCaller();
+    expect(await w.app.control.setVariables(callId, { SER_EMOTION: 'ANG', QUEUE_PRIO: '7' })).toEqual({ ok: true });
+    expect(w.sim.channel(callId)!.variables).toMatchObject({ SER_EMOTION: 'ANG', QUEUE_PRIO: '7' });
+  });
+
+  it('outside Stasis: variables and priority are kept for the decision point while in the menu, refused with 409 once queued', async () => {
+    w = await world({ engine, ports: [46510, 46519] });
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.registry.get(callId)?.inStasis === false, 5000, 'returned');
+    expect(await w.app.control.setPriority(callId, { add: 5 })).toEqual({ ok: true });
+    expect(await w.app.control.setPriority(callId, { add: 5 })).toEqual({ ok: true });
+    expect(w.registry.get(callId)!.priority).toBe(10);
+    expect(w.app.app.session(callId)!.pendingVars).toEqual({ QUEUE_PRIO: '10' });
+    w.registry.update(callId, { phase: 'queued', queue: 'support' }); // now waiting in app_queue, no AMI port
+    const refused = await w.app.control.setVariables(callId, { SER_ESCALATE: '1' });
+    expect(refused).toMatchObject({ ok: false, status: 409 });
+    expect(refused.error).toContain(`id:${callId}`);
+  });
+
+  it('setPriority goes to the built-in queue when the caller waits in it', async () => {
+    const asked: Array<[string, unknown]> = [];
+    w = await world({ engine, ports: [46520, 46529], queueHandler: holdingQueue });
+    const callId = await queuedCaller();
+    const { AriCallControl } = await import('../../src/pbx/ari-control.js');
+    const control = new AriCallControl(w.app.app, {
+      queuePriority: {
+        setPriority: (id, change) => (id === callId ? (asked.push([id, change]), Promise.resolve({ ok: true })) : null),
+      },
+    });
+    expect(await control.setPriority(callId, { set: 4 })).toEqual({ ok: true });
+    expect(asked).toEqual([[callId, { set: 4 }]]);
+    expect(w.sim.channel(callId)!.variables.QUEUE_PRIO).toBeUndefined();
+  });
+
+  it('hangup ends the call with the cause, and hanging up again is not an error', async () => {
+    w = await world({ engine, ports: [46530, 46539] });
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    expect(await w.app.control.hangup(callId, 'normal')).toEqual({ ok: true });
+    await until(() => w!.registry.size === 0, 5000, 'ended');
+    expect(await w.app.control.hangup(callId, 'normal')).toEqual({ ok: true });
+    expect(w.leftovers()).toEqual({ channels: [], bridges: [] });
+    expect(w.ports.inUse).toBe(0);
+  });
+
+  it('play outside Stasis whispers through a snoop that is removed after the prompt', async () => {
+    w = await world({ engine, ports: [46540, 46549], sim: { soundDurationMs: 300 } });
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    const whisper: string[] = [];
+    w.sim.on('rest', (r) => {
+      if (/\/snoop\/ser-whisper-/.test(r.path) || /ser-whisper-.*\/play/.test(r.path)) whisper.push(`${r.method} ${r.status}`);
+    });
+    expect(await w.app.control.play(callId, 'sound:ser-warning')).toEqual({ ok: true });
+    expect(whisper).toEqual(['POST 200', 'POST 201']);
+    expect(w.leftovers().channels).toHaveLength(2); // the tap only: the whisper snoop is gone
+    expect(w.sim.channel(callId)!.hungUp).toBe(false);
+  });
+
+  it('transfer to an agent originates it, bridges it with the caller, and the caller hanging up releases the agent too', async () => {
+    w = await world({ engine, ports: [46550, 46559], queueHandler: holdingQueue });
+    w.sim.addAgent({ endpoint: 'PJSIP/1001', behaviour: 'answer', answerAfterMs: 50 });
+    const callId = await queuedCaller();
+    expect(await w.app.control.transfer(callId, { agent: 'PJSIP/1001' })).toEqual({ ok: true });
+    expect(w.registry.get(callId)).toMatchObject({ phase: 'agent', agent: 'PJSIP/1001' });
+    const bridged = w.sim.bridges().find((b) => b.channelIds.includes(callId))!;
+    expect(bridged.channelIds).toHaveLength(2);
+    const agentId = bridged.channelIds.find((id) => id !== callId)!;
+    w.sim.hangup(callId);
+    await until(() => w!.registry.size === 0, 5000, 'ended');
+    await until(() => w!.sim.channel(agentId)?.hungUp !== false, 5000, 'agent released');
+    expect(w.leftovers()).toEqual({ channels: [], bridges: [] });
+  });
+
+  it('transfer to an agent who does not answer fails as a result, leaving nothing behind and the caller where it was', async () => {
+    w = await world({ engine, ports: [46560, 46569], queueHandler: holdingQueue, ari: { agentAnswerTimeoutMs: 1000 } });
+    w.sim.addAgent({ endpoint: 'PJSIP/1002', behaviour: 'busy' });
+    const callId = await queuedCaller();
+    const res = await w.app.control.transfer(callId, { agent: 'PJSIP/1002' });
+    expect(res.ok).toBe(false);
+    expect(res.error).toContain('PJSIP/1002');
+    expect(w.sim.channel(callId)).toMatchObject({ inStasis: true, hungUp: false });
+    expect(w.sim.channels().filter((c) => c.kind === 'originated' && !c.hungUp)).toEqual([]);
+    expect(w.leftovers().bridges).toHaveLength(1); // the tap's
+  });
+
+  it('transfer to a queue continues the caller to the transfer context; outside Stasis it is refused with 409', async () => {
+    w = await world({ engine, ports: [46570, 46579], queueHandler: holdingQueue });
+    const callId = await queuedCaller();
+    expect(await w.app.control.transfer(callId, { queue: 'vip' })).toEqual({ ok: true });
+    expect(w.sim.channel(callId)).toMatchObject({ inStasis: false, hungUp: false });
+    expect(w.registry.get(callId)!.inStasis).toBe(false);
+    expect(await w.app.control.transfer(callId, { queue: 'vip' })).toMatchObject({ ok: false, status: 409 });
+  });
+});
