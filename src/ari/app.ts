@@ -53,7 +53,7 @@ export interface AriAppOptions {
   queueHandler?: QueueHandler;
 }
 
-const WATCHED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'PlaybackFinished', 'ChannelLeftBridge'] as const;
+const WATCHED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'PlaybackFinished'] as const;
 
 /**
  * The Stasis application: dispatches callers by their Stasis args (monitor / decide / queue), taps
@@ -71,7 +71,11 @@ export class AriApp {
   readonly #verdicts: VerdictBook;
   readonly #events = new EventEmitter<{ event: [AriEvent] }>();
   readonly #wired = new WeakSet<Client>();
-  readonly #onEmotion = (u: EmotionUpdate): void => this.#verdicts.observe(u);
+  // Late updates of an ended call and agent-side streams are not verdicts of a live call.
+  readonly #onEmotion = (u: EmotionUpdate): void => {
+    if (this.#sessions.has(u.callId)) this.#verdicts.observe(u);
+  };
+  #unsubscribeBus: (() => void) | null = null;
   #stopping = false;
   #reconciling: Promise<void> | null = null;
 
@@ -107,6 +111,12 @@ export class AriApp {
 
   start(): void {
     this.#o.audioPath.on('emotion', this.#onEmotion);
+    this.#unsubscribeBus = this.#o.bus.subscribe((e) => {
+      if (e.type === 'action' && e.outcome === 'executed') {
+        const s = this.#sessions.get(e.callId);
+        if (s) s.actionsExecuted++;
+      }
+    });
     this.#conn.start();
   }
 
@@ -210,6 +220,7 @@ export class AriApp {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#o.audioPath.off('emotion', this.#onEmotion);
+    this.#unsubscribeBus?.();
     const release = Promise.all([...this.#sessions.values()].map((s) => this.#endCall(s, 'shutdown')));
     await raceTimeout(release, this.#cfg.shutdownTimeoutMs);
     const client = this.#conn.client;
@@ -494,7 +505,7 @@ export class AriApp {
       windows: audio?.pipeline.windows ?? 0,
       classified: audio?.pipeline.classified ?? 0,
       ...verdict,
-      actionsExecuted: 0,
+      actionsExecuted: s.actionsExecuted,
       rtp: audio
         ? {
             packets: audio.rtp.packets,
@@ -550,6 +561,7 @@ export class AriApp {
     for (const { callId } of known) {
       const s = this.#sessions.get(callId);
       if (!s) continue;
+      void this.#subscribe(client, s);
       if (plan.broken.includes(s.callId)) {
         await s.tapping?.catch(() => undefined);
         const before = known.find((k) => k.callId === callId)!.objects;
@@ -563,7 +575,6 @@ export class AriApp {
         }
         void this.#startTap(s);
       }
-      void this.#subscribe(client, s);
     }
     for (const callId of plan.adopt) {
       const ch = channels.find((c) => c.id === callId);

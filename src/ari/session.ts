@@ -27,6 +27,7 @@ export class CallSession {
   /** The tap builder/health loop of this call, awaited before tear-down. */
   tapping: Promise<void> | null = null;
   tapAttempts = 0;
+  actionsExecuted = 0;
   ended = false;
   readonly abort = new AbortController();
 

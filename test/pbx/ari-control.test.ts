@@ -67,8 +67,10 @@ describe('AriCallControl against the simulator', () => {
     w = await world({ engine, ports: [46530, 46539] });
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    w.bus.publish({ type: 'action', callId, actionId: 'a1', rule: 'abuse', kind: 'hangup', params: { cause: 'normal' }, outcome: 'executed', reason: null, dueAt: null, shadow: false, evidence: [] });
     expect(await w.app.control.hangup(callId, 'normal')).toEqual({ ok: true });
     await until(() => w!.registry.size === 0, 5000, 'ended');
+    expect(w.events.find((e) => e.type === 'call.ended')).toMatchObject({ callId, summary: { actionsExecuted: 1 } });
     expect(await w.app.control.hangup(callId, 'normal')).toEqual({ ok: true });
     expect(w.leftovers()).toEqual({ channels: [], bridges: [] });
     expect(w.ports.inUse).toBe(0);
@@ -89,10 +91,14 @@ describe('AriCallControl against the simulator', () => {
   });
 
   it('transfer to an agent originates it, bridges it with the caller, and the caller hanging up releases the agent too', async () => {
-    w = await world({ engine, ports: [46550, 46559], queueHandler: holdingQueue });
+    w = await world({ engine, ports: [46550, 46559], queueHandler: holdingQueue, ari: { agentTap: true } });
     w.sim.addAgent({ endpoint: 'PJSIP/1001', behaviour: 'answer', answerAfterMs: 50 });
     const callId = await queuedCaller();
     expect(await w.app.control.transfer(callId, { agent: 'PJSIP/1001' })).toEqual({ ok: true });
+    // ari.agentTap: the agent's voice gets its own tap, keyed <callId>:agent
+    await until(() => w!.audioPath.has(`${callId}:agent`), 5000, 'agent tapped');
+    expect(w.sim.channels().filter((c) => c.kind === 'snoop' && !c.hungUp)).toHaveLength(2);
+    expect(w.registry.size).toBe(1);
     expect(w.registry.get(callId)).toMatchObject({ phase: 'agent', agent: 'PJSIP/1001' });
     const bridged = w.sim.bridges().find((b) => b.channelIds.includes(callId))!;
     expect(bridged.channelIds).toHaveLength(2);
@@ -101,6 +107,7 @@ describe('AriCallControl against the simulator', () => {
     await until(() => w!.registry.size === 0, 5000, 'ended');
     await until(() => w!.sim.channel(agentId)?.hungUp !== false, 5000, 'agent released');
     expect(w.leftovers()).toEqual({ channels: [], bridges: [] });
+    expect(w.ports.inUse).toBe(0);
   });
 
   it('transfer to an agent who does not answer fails as a result, leaving nothing behind and the caller where it was', async () => {
