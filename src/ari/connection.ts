@@ -3,6 +3,14 @@ import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import { describeAriFailure } from './rest.js';
 
+/*
+ * swagger-client (inside ari-client) installs a global `log` that console.logs a "deprecated version
+ * of Swagger" notice on every connect (a non-JSON line amid pino's JSON on stdout) and keeps every
+ * message it was given for ever. Silenced here, once, after ari-client is loaded.
+ */
+const swaggerGlobals = globalThis as { log?: unknown };
+if (typeof swaggerGlobals.log === 'function') swaggerGlobals.log = () => undefined;
+
 export interface AriConnectionOptions {
   url: string;
   user: string;
