@@ -240,7 +240,7 @@ export class AriApp {
         });
       }
     }
-    void this.#reconcile(client);
+    this.#reconcile(client).catch((err: Error) => this.#log.error({ err: err.message }, 'reconcile failed; the next reconnect retries'));
   }
 
   async #dispatch(client: Client, e: AriEvent): Promise<void> {
@@ -461,12 +461,23 @@ export class AriApp {
       if (s.inStasis) await this.continueCall(s.callId, { context: this.#cfg.transferContext, extension: 'agent-hangup' });
       return;
     }
-    if (kind !== 'snoop' || s.tap?.snoopId !== id) return;
+    const tap = s.tap;
+    // Our own tear-downs take ids out of `live` first: only an unexpected loss gets this far.
+    if (!tap || (tap.snoopId !== id && tap.emId !== id) || !this.#live.has(id)) return;
     try {
       await ariRequest('GET channel', callId, this.#cfg.requestTimeoutMs, () => client.channels.get({ channelId: callId }));
     } catch (err) {
       if (hasStatus(err, 404)) await this.#endCall(s, 'hangup');
+      return;
     }
+    // The caller is still up but its tap lost a channel (deleted by someone, or Asterisk dropped it).
+    await s.tapping?.catch(() => undefined);
+    if (s.ended || s.tap !== tap) return;
+    s.log.warn({ lost: id }, 'tap lost a channel while the caller is up: rebuilding it');
+    this.#publishTap(s, 'retrying', `${kind === 'em' ? 'externalMedia' : 'snoop'} channel gone`, s.tapAttempts);
+    s.tap = null;
+    await this.#taps.teardown(tap);
+    if (!s.ended) void this.#startTap(s);
   }
 
   async #endCall(s: CallSession, reason: string): Promise<void> {

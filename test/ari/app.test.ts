@@ -1,3 +1,4 @@
+import ari from 'ari-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmotionUpdate } from '../../src/emotion/tracker.js';
 import { InferenceEngine } from '../../src/inference/engine.js';
@@ -224,5 +225,22 @@ describe('ARI app against the simulator', () => {
     expect(w.audioPath.size).toBe(0);
     const fresh = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(fresh).some((t) => t.state === 'tapped'), 10_000, 'new call tapped');
+  });
+
+  it('a tap that loses its externalMedia channel while the caller is up is rebuilt', async () => {
+    w = await world({ engine, ports: [46280, 46289] });
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
+    const em = w.sim.channels().find((c) => c.kind === 'external')!;
+    const other = await ari.connect(w.sim.url, w.sim.user, w.sim.password); // someone else, REST only
+    await other.channels.hangup({ channelId: em.id });
+    await until(() => w!.taps(callId).filter((t) => t.state === 'tapped').length === 2, 10_000, 'tapped again');
+    expect(w.taps(callId).map((t) => t.state)).toEqual(['tapped', 'retrying', 'tapped']);
+    expect(w.taps(callId)[1]!.reason).toBe('externalMedia channel gone');
+    const now = w.leftovers();
+    expect(now.channels).toHaveLength(2);
+    expect(now.channels).not.toContain(em.id);
+    expect(now.bridges).toHaveLength(1);
+    expect(w.ports.inUse).toBe(1);
   });
 });
