@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { AriSimulator } from '../sim/ari/index.js';
+import { CREMA_D_CLIPS, concatenate, loadClips } from '../sim/demo-audio.js';
+import { synthesizeCaller, type DemoMood } from '../sim/demo-voices.js';
+
+/** One demo persona: who calls, how they sound, and where the dialplan sends them. */
+interface Persona {
+  mood: DemoMood;
+  number: string;
+  name: string;
+  /** Stasis(ser,<args>): monitor keeps the caller in the IVR phase, queue,support queues them. */
+  stasisArgs: string[];
+  /** CREMA-D file names for this persona when the demo reads recorded speech. */
+  pattern: RegExp;
+  /** The call ends (caller hangs up) after this long, unless the PBX ends it first. */
+  seconds: number;
+}
+
+const PERSONAS: Persona[] = [
+  { mood: 'calm', number: '+15550100', name: 'Calm caller', stasisArgs: ['monitor'], pattern: /_NEU_XX\.wav$/, seconds: 60 },
+  { mood: 'frustrated', number: '+15550101', name: 'Frustrated caller', stasisArgs: ['queue', 'support'], pattern: /_(SAD|FEA)_(HI|XX)\.wav$/, seconds: 150 },
+  { mood: 'abusive', number: '+15550102', name: 'Abusive caller', stasisArgs: ['queue', 'support'], pattern: /_ANG_(HI|XX)\.wav$/, seconds: 240 },
+];
+
+/** Agents the demo's built-in queue rings (config/demo.yaml lists the same endpoints). */
+export const DEMO_AGENTS = ['PJSIP/1001', 'PJSIP/1002'];
+
+export interface DemoCallers {
+  /** Where the callers' speech comes from: a folder of WAV files, or "espeak-ng". */
+  readonly source: string;
+  stop(): void;
+}
+
+/**
+ * Demo callers on the simulated PBX: a calm caller in the IVR, a frustrated one and an abusive one
+ * through the queue to an agent, each calling again a few seconds after their call ends. Their speech
+ * is read from `audioFolder` (WAV files; CREMA-D names pick clips per persona), else from CREMA-D
+ * beside the repository when it is there, else synthesised in-process.
+ */
+export async function startDemoCallers(sim: AriSimulator, logger: Logger, audioFolder: string | null): Promise<DemoCallers> {
+  for (const endpoint of DEMO_AGENTS) sim.addAgent({ endpoint, behaviour: 'answer', answerAfterMs: 6000 });
+  const folder = audioFolder ?? (existsSync(CREMA_D_CLIPS) ? CREMA_D_CLIPS : null);
+  const voices = new Map<DemoMood, Float32Array>();
+  for (const p of PERSONAS) voices.set(p.mood, await voiceOf(p, folder));
+  const source = folder ?? 'espeak-ng';
+  logger.info({ source, personas: PERSONAS.map((p) => p.mood) }, 'demo callers ready');
+
+  let stopped = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void): void => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (!stopped) fn();
+    }, ms);
+    timers.add(t);
+  };
+  const call = (p: Persona): void => {
+    sim
+      .placeCall({ number: p.number, name: p.name, audio: voices.get(p.mood)!, loop: true, stasisArgs: p.stasisArgs })
+      .then((id) => {
+        logger.info({ callId: id, persona: p.mood }, 'demo caller dialled in');
+        const check = (): void => {
+          const ch = sim.channel(id);
+          if (!ch || ch.hungUp) return later(5000, () => call(p));
+          later(1000, check);
+        };
+        later(1000, check);
+        later(p.seconds * 1000, () => sim.hangup(id));
+      })
+      .catch((err: Error) => {
+        logger.warn({ persona: p.mood, err: err.message }, 'demo call failed; retrying');
+        later(5000, () => call(p));
+      });
+  };
+  PERSONAS.forEach((p, i) => later(500 + i * 2500, () => call(p)));
+  return {
+    source,
+    stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
+
+async function voiceOf(p: Persona, folder: string | null): Promise<Float32Array> {
+  if (folder) {
+    const byName = loadClips(folder, p.pattern, 12);
+    const clips = byName.length > 0 ? byName : loadClips(folder, undefined, 12);
+    if (clips.length > 0) return concatenate(clips);
+  }
+  return synthesizeCaller(p.mood);
+}

@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import { startAriApp, type AriAppHandle } from '../ari/index.js';
+import { connectAmiPriority } from '../ami/priority.js';
+import { CallRegistry } from '../calls/registry.js';
+import type { Config } from '../config/schema.js';
+import { resolveDataPath } from '../config/paths.js';
+import { createConsoleServer, type ConsoleServer } from '../console/server.js';
+import { healthReport } from '../console/health.js';
+import { EventBus } from '../events/bus.js';
+import { emotionEventInput } from '../events/from-tracker.js';
+import { InferenceEngine } from '../inference/engine.js';
+import { Metrics } from '../metrics/metrics.js';
+import { observeAudioPath, observeBus, observeInference } from '../metrics/observe.js';
+import { AudioPath } from '../pipeline/audio-path.js';
+import { loadRules, RuleEngine } from '../policy/index.js';
+import { createQueues, type QueueService } from '../queue/index.js';
+import { parsePortRange, PortPool } from '../rtp/port-pool.js';
+import { AriSimulator } from '../sim/ari/index.js';
+
+export interface ServiceOptions {
+  config: Config;
+  logger: Logger;
+  /** Run the built-in simulated PBX (demo mode). Forced when config.ari.url is null. */
+  simulate?: boolean;
+}
+
+/** Everything `ser-ari run` starts, wired together; `stop()` releases it in reverse order. */
+export interface Service {
+  readonly config: Config;
+  readonly consoleUrl: string;
+  readonly bus: EventBus;
+  readonly registry: CallRegistry;
+  readonly engine: InferenceEngine;
+  readonly audioPath: AudioPath;
+  readonly ari: AriAppHandle;
+  readonly rules: RuleEngine | null;
+  readonly queues: QueueService | null;
+  readonly metrics: Metrics;
+  /** The simulated PBX in demo mode, else null. */
+  readonly sim: AriSimulator | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: model, audio path, ARI app (against Asterisk, or the built-in simulator when
+ * no ARI URL is configured), built-in queues, rules and the console. Anything that fails half-way
+ * releases what was already started.
+ */
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { logger } = opts;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    let config = opts.config;
+    let sim: AriSimulator | null = null;
+    if (opts.simulate || config.ari.url === null) {
+      sim = await AriSimulator.start({ host: '127.0.0.1', port: 0, logger: logger.child({ component: 'sim' }) });
+      cleanups.push(() => sim!.stop());
+      config = { ...config, ari: { ...config.ari, url: sim.url, user: sim.user, password: sim.password } };
+      logger.info({ url: sim.url }, 'no Asterisk configured: running the built-in simulated PBX');
+    }
+
+    const engine = await InferenceEngine.open({ ...config.model, modelPath: resolveDataPath(config.model.path) });
+    cleanups.push(() => engine.close());
+    logger.info({ model: engine.card.name, labels: engine.labels, workers: config.model.workers }, 'model loaded');
+
+    const bus = new EventBus();
+    const registry = new CallRegistry(bus);
+    const metrics = new Metrics();
+    cleanups.push(observeBus(metrics, bus), observeInference(metrics, engine));
+
+    const { min, max } = parsePortRange(config.rtp.ports);
+    const ports = new PortPool(min, max);
+    const audioPath = new AudioPath({
+      engine,
+      ports,
+      rtpHost: config.rtp.host,
+      slin16PayloadType: config.rtp.slin16PayloadType,
+      jitterPackets: config.rtp.jitterPackets,
+      minSpeechRatio: config.audio.minSpeechRatio,
+      smoothing: config.emotion.smoothing,
+      vad: { thresholdDb: config.audio.vadThresholdDb, minSpeechDbfs: config.audio.vadMinSpeechDbfs },
+      logger,
+    });
+    cleanups.push(() => audioPath.close());
+    cleanups.push(observeAudioPath(metrics, audioPath));
+
+    const rules = config.rules ? loadRules(resolveDataPath(config.rules), { labels: engine.labels }) : null;
+    let ari: AriAppHandle | null = null;
+    const queues =
+      config.queues.length > 0
+        ? createQueues({
+            client: () => ari?.app.client ?? null,
+            live: () => ari?.app.live,
+            continueCall: (callId) => ari!.app.continueCall(callId),
+            config,
+            registry,
+            bus,
+            logger,
+          })
+        : null;
+    const ami = connectAmiPriority(config.ami, logger);
+    if (ami) cleanups.push(() => ami.close());
+
+    ari = startAriApp({
+      config,
+      logger,
+      bus,
+      registry,
+      audioPath,
+      ...(queues ? { queueHandler: queues, queuePriority: queues } : {}),
+      ...(ami ? { amiPriority: ami } : {}),
+    });
+    const ariHandle = ari;
+    cleanups.push(() => ariHandle.stop());
+    if (queues) {
+      await waitUntil(() => ariHandle.health().connected, config.ari.requestTimeoutMs * 2);
+      await queues.start();
+      cleanups.push(() => queues.stop());
+    }
+
+    const ruleEngine = rules
+      ? new RuleEngine({ rules, control: ari.control, registry, bus, logger, hopSeconds: engine.card.hopSeconds })
+      : null;
+    if (ruleEngine) {
+      cleanups.push(() => ruleEngine.close());
+      logger.info({ rules: ruleEngine.rules.map((r) => ({ name: r.name, shadow: r.shadow })) }, 'rules loaded');
+    }
+    const onRemoved = (c: { callId: string }): void => ruleEngine?.callEnded(c.callId);
+    registry.on('removed', onRemoved);
+
+    // The emotion stream: per-second updates become bus events, the registry's latest view and rule input.
+    audioPath.on('emotion', (u) => {
+      if (!registry.get(u.callId)) return; // e.g. an agent-side tap: keyed `<callId>:agent`, not a call
+      const event = bus.publish(emotionEventInput(u));
+      if (event.type === 'emotion') registry.update(u.callId, { lastEmotion: event });
+      ruleEngine?.observe(u);
+    });
+
+    const consoleServer: ConsoleServer = await createConsoleServer({
+      bus,
+      registry,
+      actions: ruleEngine,
+      metrics,
+      health: () =>
+        healthReport({
+          ari: { connected: ariHandle.health().connected, reconnects: ariHandle.health().reconnects },
+          model: { loaded: true, name: engine.card.name },
+          ports: { free: ports.free, total: ports.size },
+        }),
+      host: config.http.host,
+      port: config.http.port,
+      token: config.http.token,
+      logger,
+    });
+    cleanups.push(() => consoleServer.close());
+
+    return {
+      config,
+      consoleUrl: consoleServer.url,
+      bus,
+      registry,
+      engine,
+      audioPath,
+      ari,
+      rules: ruleEngine,
+      queues,
+      metrics,
+      sim,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
