@@ -22,7 +22,10 @@ export interface QueueService extends QueueHandler, QueuePriorityPort {
   start(): Promise<void>;
   /** Ends every queue (see PriorityQueue.stop) and stops listening to ARI. */
   stop(): Promise<void>;
-  /** After an ARI reconnect with a new ari-client instance: requests and events go through it. */
+  /**
+   * After an ARI reconnect with a new ari-client instance: requests and events go through it from now
+   * on (with a getter as `client`, this only makes the switch immediate instead of within 250 ms).
+   */
   attach(client: Client): void;
   queue(name: string): PriorityQueue | undefined;
   /** True for a StasisStart of an agent leg the queue originated (never a new call). */
@@ -62,7 +65,19 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
       const c = source();
       return c ? toPort(c) : null;
     } : ((port) => () => port)(toPort(source));
-  const ari = new SwitchableAri(resolve);
+  // A client that appears later (getter) or anew (reconnect, attach) gets the start-up reads again:
+  // endpoint states and subscriptions belong to one connection.
+  let starting: Promise<void> | null = null;
+  const startAll = (): Promise<void> =>
+    (starting ??= (async () => {
+      try {
+        await removeLeftovers(ari, opts.logger, (id) => [...queues.values()].some((q) => q.ownsBridge(id)));
+        await Promise.all([...queues.values()].map((q) => q.start()));
+      } finally {
+        starting = null;
+      }
+    })());
+  const ari = new SwitchableAri(resolve, () => void startAll());
   const queues = new Map<string, PriorityQueue>();
   for (const q of opts.config.queues as QueueSettings[]) {
     queues.set(
@@ -78,8 +93,10 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
       }),
     );
   }
-  // With a getter, a new ari-client instance after a reconnect gets our listeners within a second.
-  const rewire = typeof source === 'function' ? setInterval(() => ari.refresh(), 1000) : null;
+  // With a getter, a new ari-client instance after a reconnect gets our listeners within 250 ms; events
+  // in that gap are missed (attach() from the app's connected hook closes it). Missed hang-ups of our
+  // agent legs are recovered: hanging up a leg that is gone (404) frees the agent.
+  const rewire = typeof source === 'function' ? setInterval(() => ari.refresh(), 250) : null;
   rewire?.unref();
   const legs = new Set<string>();
   const unsubscribe = ari.onEvent((e: QueueAriEvent) => {
@@ -87,12 +104,12 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
     if (e.type === 'ChannelDestroyed') legs.delete(e.channelId);
     for (const q of queues.values()) q.handleEvent(e);
   });
+  ari.arm();
   const find = (callId: string) => [...queues.values()].find((q) => q.has(callId));
 
   return {
     async start() {
-      await removeLeftovers(ari, opts.logger);
-      await Promise.all([...queues.values()].map((q) => q.start()));
+      await startAll();
     },
     async stop() {
       await Promise.allSettled([...queues.values()].map((q) => q.stop()));
@@ -100,7 +117,8 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
       unsubscribe();
     },
     attach(client) {
-      ari.switchTo(() => toPort(client));
+      if (typeof source === 'function') ari.refresh();
+      else ari.switchTo(() => toPort(client));
     },
     queue(name) {
       return queues.get(name);
@@ -129,11 +147,11 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
  * Empty queue bridges of an earlier run (a crash leaves them: Asterisk keeps bridges until deleted).
  * Bridges that still hold channels are left alone: someone is talking or waiting in them.
  */
-async function removeLeftovers(ari: QueueAri, logger: Logger): Promise<void> {
+async function removeLeftovers(ari: QueueAri, logger: Logger, ours: (bridgeId: string) => boolean): Promise<void> {
   try {
     const bridges = await ari.listBridges();
     for (const b of bridges) {
-      if (!/^ser-q(hold|call)-/.test(b.id)) continue;
+      if (!/^ser-q(hold|call)-/.test(b.id) || ours(b.id)) continue;
       if (b.channels.length > 0) {
         logger.warn({ bridgeId: b.id, channels: b.channels }, 'a queue bridge of an earlier run still holds channels; left alone');
         continue;
@@ -154,10 +172,14 @@ function isQueueAri(c: Client | QueueAri): c is QueueAri {
 class SwitchableAri implements QueueAri {
   #resolve: () => QueueAri | null;
   #wired: QueueAri | null = null;
+  #armed = false;
+  readonly #onRewired: () => void;
   readonly #listeners = new Map<(e: QueueAriEvent) => void, (() => void) | null>();
 
-  constructor(resolve: () => QueueAri | null) {
+  /** `onRewired` runs whenever a client is wired after arm() (before it, start() does that work). */
+  constructor(resolve: () => QueueAri | null, onRewired: () => void) {
     this.#resolve = resolve;
+    this.#onRewired = onRewired;
   }
 
   switchTo(resolve: () => QueueAri | null): void {
@@ -174,7 +196,12 @@ class SwitchableAri implements QueueAri {
       this.#listeners.set(listener, target ? target.onEvent(listener) : null);
     }
     this.#wired = target;
+    if (target && this.#armed) queueMicrotask(this.#onRewired);
     return target;
+  }
+
+  arm(): void {
+    this.#armed = true;
   }
 
   onEvent(listener: (e: QueueAriEvent) => void): () => void {

@@ -176,6 +176,11 @@ export class PriorityQueue {
     return this.#callers.has(callId);
   }
 
+  /** True for the holding bridge and the live conversation bridges of this queue. */
+  ownsBridge(bridgeId: string): boolean {
+    return bridgeId === this.#holdingId || this.#bridges.has(bridgeId);
+  }
+
   /** null when the caller is not in this queue. A caller already with an agent keeps the value for a requeue. */
   setPriority(callId: string, change: PriorityChange): PbxResult | null {
     const caller = this.#callers.get(callId);

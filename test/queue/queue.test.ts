@@ -419,6 +419,53 @@ describe('PriorityQueue against the ARI simulator', () => {
     }
   });
 
+  it('with a client getter, the queue picks up a client that appears later and a new one after a reconnect', async () => {
+    const sim = await AriSimulator.start();
+    sim.addAgent({ endpoint: 'PJSIP/1001', behaviour: 'offline' });
+    sim.addAgent({ endpoint: 'PJSIP/1002', behaviour: 'answer' });
+    let current: Client | null = null;
+    const bus = new EventBus();
+    const registry = new CallRegistry(bus);
+    const queues = createQueues({
+      client: () => current,
+      config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001', 'PJSIP/1002'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
+      registry,
+      bus,
+      logger: createLogger(process.env.QUEUE_TEST_LOG ?? 'silent'),
+    });
+    const clients: Client[] = [];
+    const connect = async () => {
+      const c = await ari.connect(sim.url, sim.user, sim.password);
+      c.on('StasisStart', (event, channel) => {
+        if (event.args[0] === 'queue') void queues.admit({ callId: channel.id, channel, queue: 'support' });
+      });
+      await c.start('ser');
+      clients.push(c);
+      return c;
+    };
+    try {
+      await queues.start(); // no client yet: nothing to read, nothing thrown
+      expect(queues.queue('support')!.agents().map((a) => a.state)).toEqual(['idle', 'idle']);
+      current = await connect();
+      await until(() => queues.queue('support')!.agents()[0]!.state === 'offline'); // read once the client appeared
+      const a = await sim.placeCall({ stasisArgs: ['queue', 'support'] });
+      await until(() => sim.bridges().some((b) => b.type.includes('mixing') && b.channelIds.includes(a)));
+      // a reconnect brings a new ari-client instance: events must come through it
+      current.stop();
+      current = await connect();
+      queues.attach(current); // what the app's connected hook does
+      sim.hangup(a);
+      await until(() => !sim.bridges().some((b) => b.type.includes('mixing')));
+      await until(() => queues.queue('support')!.agents()[1]!.state === 'idle');
+      expect(sim.channels().filter((c) => !c.hungUp)).toEqual([]);
+      expect(sim.bridges().filter((b) => b.type.includes('holding'))).toHaveLength(1);
+    } finally {
+      await queues.stop();
+      for (const c of clients) c.stop();
+      await sim.stop();
+    }
+  });
+
   it('EXPECTED FAILURE: admitting to a queue that is not configured rejects with QUEUE_UNKNOWN', async () => {
     const w = await world([{ endpoint: 'PJSIP/1001', behaviour: 'answer' }]);
     await expect(w.queues.admit({ callId: 'x', channel: {} as never, queue: 'sales' })).rejects.toMatchObject({ code: 'QUEUE_UNKNOWN' });
