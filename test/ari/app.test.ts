@@ -243,4 +243,12 @@ describe('ARI app against the simulator', () => {
     expect(now.bridges).toHaveLength(1);
     expect(w.ports.inUse).toBe(1);
   });
+
+  it('decide returns the caller even when Asterisk is too slow to confirm the variables within the budget', async () => {
+    w = await world({ engine, ports: [46290, 46299], sim: { restLatencyMs: 150 }, ari: { decideBudgetMs: 50 } });
+    const callId = await w.sim.placeCall({ stasisArgs: ['decide'] });
+    await until(() => w!.sim.channel(callId)?.inStasis === false, 5000, 'returned');
+    expect(w.logs.join('')).toContain('decision variables not confirmed within the budget');
+    expect(w.sim.channel(callId)).toMatchObject({ hungUp: false, dialplanApp: 'Wait' });
+  });
 });
