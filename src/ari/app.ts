@@ -15,7 +15,7 @@ import { planReconcile } from './reconcile.js';
 import { ariRequest, hasStatus } from './rest.js';
 import { CallSession } from './session.js';
 import { TapBuilder, removeBridge, removeChannel, type Tap } from './tap.js';
-import { waitForFirstPacket } from './tap-health.js';
+import { superviseTap } from './tap-health.js';
 import { VerdictBook } from './verdict.js';
 
 export type { QueueHandler } from './queue-handler.js';
@@ -383,59 +383,17 @@ export class AriApp {
     }
   }
 
-  /**
-   * Builds the caller's tap; resolves after the first build attempt. The health check (RTP within
-   * ari.tapHealthMs) and the rebuilds run on in the background, bounded by ari.tapRetries.
-   */
   #startTap(s: CallSession): Promise<void> {
-    let firstDone!: () => void;
-    const first = new Promise<void>((r) => (firstDone = r));
-    const { tapRetries, tapHealthMs } = this.#cfg;
-    s.tapping = (async () => {
-      let reason = 'no RTP';
-      for (let attempt = 1; attempt <= tapRetries + 1; attempt++) {
-        s.tapAttempts = attempt;
-        const res = await this.#taps.build(s.callId, s.callId, s.callId, 'in');
-        if (s.ended) {
-          if (res.ok) await this.#taps.teardown(res.tap);
-          return firstDone();
-        }
-        if (!res.ok) {
-          firstDone();
-          if (res.reason === 'gone') return;
-          if (res.reason === 'ari' && attempt <= tapRetries) {
-            this.#publishTap(s, 'retrying', res.error, attempt);
-            continue;
-          }
-          s.log.warn({ reason: res.reason, err: res.error }, 'call left untapped');
-          this.#publishTap(s, 'untapped', res.error, attempt);
-          return;
-        }
-        s.tap = res.tap;
-        firstDone();
-        const flowing = await waitForFirstPacket(this.#o.audioPath, s.callId, tapHealthMs, s.abort.signal);
-        if (s.ended) return;
-        if (flowing) {
-          this.#o.registry.update(s.callId, { tapped: true });
-          this.#publishTap(s, 'tapped', null, attempt);
-          return;
-        }
-        reason = `no RTP within ${tapHealthMs} ms of bridging`;
-        s.tap = null;
-        await this.#taps.teardown(res.tap);
-        if (s.ended) return;
-        if (attempt <= tapRetries) {
-          s.log.warn({ attempt }, 'silent tap torn down, rebuilding');
-          this.#publishTap(s, 'retrying', reason, attempt);
-        }
-      }
-      s.log.warn({ attempts: tapRetries + 1 }, 'tap stayed silent after every rebuild: call left untapped');
-      this.#publishTap(s, 'untapped', `${reason} after ${tapRetries + 1} attempts`, tapRetries + 1);
-    })().catch((err: Error) => {
-      firstDone();
-      s.log.error({ err: err.message }, 'tap loop failed');
+    return superviseTap(s, {
+      taps: this.#taps,
+      audioPath: this.#o.audioPath,
+      retries: this.#cfg.tapRetries,
+      healthMs: this.#cfg.tapHealthMs,
+      report: (state, reason, attempt) => {
+        if (state === 'tapped') this.#o.registry.update(s.callId, { tapped: true });
+        this.#publishTap(s, state, reason, attempt);
+      },
     });
-    return first;
   }
 
   #publishTap(s: CallSession, state: TapState, reason: string | null, attempt: number): void {
@@ -474,6 +432,7 @@ export class AriApp {
     await s.tapping?.catch(() => undefined);
     if (s.ended || s.tap !== tap) return;
     s.log.warn({ lost: id }, 'tap lost a channel while the caller is up: rebuilding it');
+    this.#o.registry.update(callId, { tapped: false });
     this.#publishTap(s, 'retrying', `${kind === 'em' ? 'externalMedia' : 'snoop'} channel gone`, s.tapAttempts);
     s.tap = null;
     await this.#taps.teardown(tap);
