@@ -9,7 +9,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       level,
       base: { service: 'ser-ari' },
       redact: {
-        paths: ['password', '*.password', '*.*.password', 'token', '*.token', '*.*.token', 'authorization', '*.authorization'],
+        paths: ['password', '*.password', '*.*.password', 'token', '*.token', '*.*.token', 'authorization', '*.authorization', 'secret', '*.secret', '*.*.secret'],
         censor: '[redacted]',
       },
     },

@@ -99,6 +99,9 @@ export interface SimChannelInfo {
   hungUp: boolean;
   kind: 'caller' | 'originated' | 'snoop' | 'external';
   dialplanAppData: string | null;
+  /** Where in the dialplan the channel is (context, extension). */
+  context: string;
+  exten: string;
   leftStasisWith: Record<string, string> | null;
   snoopOf: string | null;
   /** externalMedia channels: where RTP goes, from which local port, and how much was sent. */
@@ -221,6 +224,16 @@ export class AriSimulator extends EventEmitter<SimEvents> {
     if (ch) this.#pbx.hangupChannel(ch, { cause, byAri: false });
   }
 
+  /**
+   * The caller's dialplan moves on outside Stasis: runs these applications in order, as the next
+   * priorities would (e.g. `Stasis(ser,decide)` at a menu's decision point, then `Queue(support)`).
+   * Ignored for a channel that is gone or still in Stasis.
+   */
+  runDialplan(channelId: string, ...applications: string[]): void {
+    const ch = this.#pbx.channels.get(channelId);
+    if (ch && !ch.hungUp && ch.stasisApp === null) this.#pbx.runDialplan(ch, ...applications);
+  }
+
   addAgent(spec: SimAgentSpec): void {
     this.#pbx.addAgent(spec.endpoint, {
       behaviour: spec.behaviour,
@@ -292,6 +305,8 @@ export class AriSimulator extends EventEmitter<SimEvents> {
       hungUp: ch.hungUp,
       kind: ch.kind,
       dialplanAppData: ch.dialplanAppData,
+      context: ch.dialplan.context,
+      exten: ch.dialplan.exten,
       leftStasisWith: ch.leftStasisWith ? { ...ch.leftStasisWith } : null,
       snoopOf: ch.snoopOf,
       rtp:

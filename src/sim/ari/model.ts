@@ -82,8 +82,8 @@ export class SimChannel {
   whisper: SpyDirection = 'none';
   /** UnicastRTP channels: where the RTP goes and where it comes from. */
   external: ExternalMediaTarget | null = null;
-  /** Default dialplan after Stasis returns (callers). */
-  afterStasis = 'Wait(600)';
+  /** The dialplan applications after the Stasis() line, run when Stasis returns (callers). */
+  afterStasis: string[] = ['Wait(600)'];
 
   constructor(init: { id: string; name: string; kind: ChannelKind; endpoint?: string | null; state: ChannelState; dialplan: DialplanLocation }) {
     this.id = init.id;

@@ -165,7 +165,7 @@ export class SimPbx {
     if (!this.#hub.isActive(app)) {
       ch.stasisFailed = true;
       ch.variables.set('STASISSTATUS', 'FAILED');
-      this.runDialplan(ch, ch.afterStasis);
+      this.runDialplan(ch, ...ch.afterStasis);
       return false;
     }
     ch.stasisApp = app;
@@ -201,7 +201,7 @@ export class SimPbx {
   /** POST /continue: back to the dialplan, at `context,exten` or after the Stasis() line. */
   continueInDialplan(ch: SimChannel, target: { context?: string; extension?: string; priority?: number }): void {
     this.leaveStasis(ch);
-    let apps = [ch.afterStasis];
+    let apps = ch.afterStasis;
     if (target.context || target.extension) {
       const context = target.context ?? ch.dialplan.context;
       const exten = target.extension ?? ch.dialplan.exten;
@@ -225,6 +225,14 @@ export class SimPbx {
       ch.dialplanAppData = data;
       ch.dialplan = { ...ch.dialplan, app_name: name, app_data: data };
       this.#emitChannel(ch, 'ChannelDialplan', { dialplan_app: name, dialplan_app_data: data });
+      if (name === 'Stasis') {
+        // The rest of the dialplan runs when the app continues the channel (or Stasis fails).
+        const [app = '', ...args] = data.split(',');
+        const rest = applications.slice(applications.indexOf(application) + 1);
+        if (rest.length > 0) ch.afterStasis = rest;
+        this.enterStasisFromDialplan(ch, app, args);
+        return;
+      }
       if (name === 'Queue') for (const v of QUEUE_ENTRY_VARIABLES) this.#varset(ch, v, '');
       if (name === 'Hangup') {
         const cause = Number.parseInt(data, 10);
@@ -262,7 +270,7 @@ export class SimPbx {
       dialplan: { context: spec.context, exten: spec.exten, priority: 2, app_name: 'Answer', app_data: '' },
     });
     ch.caller = { name: spec.name, number: spec.number };
-    ch.afterStasis = spec.afterStasis;
+    ch.afterStasis = [spec.afterStasis];
     if (spec.audio) ch.audio = new AudioSource(spec.audio, spec.loop);
     this.channels.set(ch.id, ch);
     ch.dialplan.priority = 3;
