@@ -251,4 +251,26 @@ describe('ARI app against the simulator', () => {
     expect(w.logs.join('')).toContain('decision variables not confirmed within the budget');
     expect(w.sim.channel(callId)).toMatchObject({ hungUp: false, dialplanApp: 'Wait' });
   });
+
+  it.skipIf(!HAVE_CREMA_D)('monitor then decide: the decision point gets the current verdict and the priority the rules asked for meanwhile', async () => {
+    w = await world({ engine, ports: [46600, 46609] });
+    const emotions: EmotionUpdate[] = [];
+    w.audioPath.on('emotion', (u) => emotions.push(u));
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'], audio: testActorSpeech('ANG', 3, 1) });
+    await until(() => emotions.filter((u) => u.callId === callId && u.classified > 0).length >= 2, 20_000, 'classified windows');
+    // the rules raise the priority while the caller is in the menu (outside Stasis): kept for the decision point
+    expect(await w.app.control.setPriority(callId, { set: 7 })).toEqual({ ok: true });
+    w.sim.runDialplan(callId, 'Stasis(ser,decide)', 'Queue(support)');
+    await until(() => w!.sim.channel(callId)?.dialplanApp === 'Queue', 5000, 'queued in app_queue');
+    const vars = w.sim.channel(callId)!.leftStasisWith!;
+    expect(engine.labels).toContain(vars.SER_EMOTION);
+    const negativity = Number(vars.SER_NEGATIVITY);
+    expect(negativity).toBeGreaterThan(0);
+    expect(vars.SER_ESCALATE).toBe(negativity >= 0.7 ? '1' : '0');
+    expect(vars.QUEUE_PRIO).toBe('7');
+    // the same call, still tapped by its first tap
+    expect(w.registry.size).toBe(1);
+    expect(w.registry.get(callId)).toMatchObject({ mode: 'monitor', inStasis: false, tapped: true });
+    expect(w.taps(callId).map((t) => t.state)).toEqual(['tapped']);
+  });
 });
