@@ -356,8 +356,10 @@ export class AriApp {
     const steps = [Promise.allSettled(writes), ...(fresh ? [this.#subscribe(client, s)] : [])];
     const inTime = await raceTimeout(Promise.all(steps), this.#cfg.decideBudgetMs);
     if (!inTime) s.log.warn({ budgetMs: this.#cfg.decideBudgetMs }, 'decision variables not confirmed within the budget; returning the call anyway');
-    const back = await this.continueCall(s.callId);
-    s.log.info({ vars, returned: back.ok }, 'decision point');
+    const transfer = s.pendingTransfer;
+    s.pendingTransfer = null;
+    const back = await this.continueCall(s.callId, transfer ?? undefined);
+    s.log.info({ vars, returned: back.ok, ...(transfer ? { transferredTo: transfer } : {}) }, 'decision point');
     if (!back.ok && back.status === 404) return this.#endCall(s, 'hangup');
     if (fresh) void this.#startTap(s);
   }

@@ -24,6 +24,8 @@ export class CallSession {
   agent: AgentLeg | null = null;
   /** Variables asked for while the caller was outside Stasis, written at its next Stasis(ser,decide). */
   pendingVars: Record<string, string> = {};
+  /** A dialplan transfer asked for while the caller was in the menu outside Stasis: done at its next decision point. */
+  pendingTransfer: { context: string; extension: string; priority?: number } | null = null;
   /** The tap builder/health loop of this call, awaited before tear-down. */
   tapping: Promise<void> | null = null;
   tapAttempts = 0;

@@ -23,9 +23,9 @@ const MAX_PLAY_MS = 120_000;
 /**
  * CallControl over ARI. Every method resolves with a PbxResult and never throws: a refusal, a
  * timeout or a lost connection is a failed result the policy publishes as an event. Hang-up and
- * play work on callers outside Stasis (DELETE and a whisper snoop do); variables and transfers need
- * the caller in Stasis, so outside it they are kept for the next Stasis(ser,decide) when the caller
- * is still in the menu, and refused (409) once it is queued or with an agent.
+ * play work on callers outside Stasis (DELETE and a whisper snoop do); variables and dialplan
+ * transfers need the caller in Stasis, so outside it they are kept for the next Stasis(ser,decide)
+ * when the caller is still in the menu, and refused (409) once it is queued or with an agent.
  */
 export class AriCallControl implements CallControl {
   readonly #app: AriApp;
@@ -74,11 +74,21 @@ export class AriCallControl implements CallControl {
     return this.#guard('transfer', callId, async () => {
       const s = this.#app.session(callId);
       if (!s) return unknownCall('transfer', callId);
-      if (!s.inStasis) return { ok: false, status: 409, error: `caller not in Stasis: ARI cannot move it [method:transfer, id:${callId}]` };
+      const refused: PbxResult = { ok: false, status: 409, error: `caller not in Stasis: ARI cannot move it [method:transfer, id:${callId}]` };
+      if ('agent' in target) return s.inStasis ? this.#bridgeAgent(callId, target.agent) : refused;
       const ctx = this.#app.config.transferContext;
-      if ('queue' in target) return this.#app.continueCall(callId, { context: ctx, extension: `queue-${target.queue}` });
-      if ('context' in target) return this.#app.continueCall(callId, { context: target.context, extension: target.extension, priority: target.priority ?? 1 });
-      return this.#bridgeAgent(callId, target.agent);
+      const place = 'queue' in target ? { context: ctx, extension: `queue-${target.queue}` } : { context: target.context, extension: target.extension, priority: target.priority ?? 1 };
+      if (s.inStasis) {
+        const res = await this.#app.continueCall(callId, place);
+        // Sent to a queue in the dialplan (app_queue): the caller now waits there.
+        if (res.ok && 'queue' in target) this.#app.updateRecord(callId, { phase: 'queued', queue: target.queue });
+        return res;
+      }
+      // ARI cannot move a channel outside Stasis (409). A caller still in the menu is moved at its next
+      // Stasis(ser,decide), as variables are; one already queued or with an agent cannot be.
+      if (this.#app.record(callId)?.phase !== 'ivr') return refused;
+      s.pendingTransfer = place;
+      return { ok: true };
     });
   }
 

@@ -48,6 +48,22 @@ describe('AriCallControl against the simulator', () => {
     expect(refused.error).toContain(`id:${callId}`);
   });
 
+  it('outside Stasis in the menu: a dialplan transfer waits for the next decision point, then moves the caller there', async () => {
+    w = await world({ engine, ports: [46580, 46589] });
+    const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
+    await until(() => w!.registry.get(callId)?.inStasis === false, 5000, 'returned');
+    expect(await w.app.control.transfer(callId, { context: 'ser-escalate', extension: 'agent' })).toEqual({ ok: true });
+    expect(w.sim.channel(callId)).toMatchObject({ inStasis: false, context: 'ser-in' }); // nothing moves yet
+    expect(await w.app.control.transfer(callId, { agent: 'PJSIP/1001' })).toMatchObject({ ok: false, status: 409 });
+    w.sim.runDialplan(callId, 'Stasis(ser,decide)', 'Queue(support)');
+    await until(() => w!.sim.channel(callId)?.context === 'ser-escalate', 5000, 'moved at the decision point');
+    expect(w.sim.channel(callId)).toMatchObject({ inStasis: false, hungUp: false, exten: 'agent' });
+    // done once: the next decision point returns the caller where its dialplan goes on
+    w.sim.runDialplan(callId, 'Stasis(ser,decide)', 'Queue(support)');
+    await until(() => w!.sim.channel(callId)?.dialplanApp === 'Queue', 5000, 'next decision point');
+    expect(w.sim.channel(callId)!.context).toBe('ser-escalate');
+  });
+
   it('setPriority goes to the built-in queue when the caller waits in it', async () => {
     const asked: Array<[string, unknown]> = [];
     w = await world({ engine, ports: [46520, 46529], queueHandler: holdingQueue });
