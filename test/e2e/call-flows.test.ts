@@ -1,0 +1,132 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+import type { ActionEvent, SerEvent } from '../../src/events/types.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startService, type Service } from '../../src/service/service.js';
+import { HAVE_CREMA_D, MODEL, testActorSpeech } from '../helpers/paths.js';
+
+/**
+ * The whole product against the simulated PBX: real ARI over HTTP/WebSocket, real RTP taps, the real
+ * model, the built-in queue and the rule engine. Three callers in one run: an angry caller in the IVR
+ * is transferred at the menu's decision point, an abusive caller with an agent is warned and then
+ * disconnected, and a calm caller with an agent is left alone.
+ */
+const RULES = `
+safety:
+  minCallAgeSeconds: 3
+  hangup:
+    maxPerMinute: 2
+    minCallAgeSeconds: 15
+    minClassifiedWindows: 10
+    minSustainSeconds: 10
+    minGraceSeconds: 5
+    minSpeechAfterWarningSeconds: 3
+rules:
+  - name: ivr-anger-to-agent
+    scope: { phases: [ivr] }
+    when:
+      all:
+        - { signal: negativity, above: 0.75, clearBelow: 0.65 }
+        - { signal: ANG+DIS, above: 0.55, clearBelow: 0.45 }
+      for: 4s
+    actions:
+      - transfer: { context: ser-escalate, extension: agent }
+  # Wide hysteresis: the caller's speech is clips of several actors joined with pauses, and the
+  # smoothed scores dip at each change of voice (measured: ANG+DIS to ~0.3, negativity to ~0.55).
+  - name: agent-abuse-warn-hangup
+    scope: { phases: [agent] }
+    when:
+      all:
+        - { signal: negativity, above: 0.75, clearBelow: 0.45 }
+        - { signal: ANG+DIS, above: 0.55, clearBelow: 0.2 }
+      for: 10s
+    actions:
+      - hangup: { cause: normal, warn: { media: "sound:ser-abuse-warning", graceSeconds: 5s } }
+`;
+
+function actions(events: SerEvent[], callId: string): ActionEvent[] {
+  return events.filter((e): e is ActionEvent => e.type === 'action' && e.callId === callId);
+}
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(!HAVE_CREMA_D)('call flows end to end through the simulated PBX', () => {
+  let service: Service;
+  const events: SerEvent[] = [];
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ser-e2e-'));
+    writeFileSync(join(dir, 'rules.yaml'), RULES);
+    const config = configSchema.parse({
+      http: { port: 0 },
+      rtp: { ports: '44000-44099' },
+      model: { path: MODEL },
+      rules: join(dir, 'rules.yaml'),
+      queues: [{ name: 'support', agents: ['PJSIP/1001', 'PJSIP/1002'], ringTimeoutSeconds: 10 }],
+    });
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    });
+    service = await startService({ config, logger: createLogger('info', sink) });
+    service.bus.subscribe((e) => events.push(e));
+    for (const endpoint of ['PJSIP/1001', 'PJSIP/1002']) service.sim!.addAgent({ endpoint, behaviour: 'answer', answerAfterMs: 500 });
+  }, 30_000);
+
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('transfers the angry IVR caller, warns then disconnects the abusive one, leaves the calm one alone', async () => {
+    const sim = service.sim!;
+    const angry = await sim.placeCall({ number: '100', stasisArgs: ['monitor'], audio: testActorSpeech('ANG', 8, 0), loop: true });
+    const abusive = await sim.placeCall({ number: '200', stasisArgs: ['queue', 'support'], audio: testActorSpeech('ANG', 8, 4), loop: true });
+    const calm = await sim.placeCall({ number: '300', stasisArgs: ['queue', 'support'], audio: testActorSpeech('NEU', 8, 2), loop: true });
+
+    // IVR: monitor mode hands the caller straight back to the dialplan; the transfer waits for the menu's decision point.
+    await until(() => actions(events, angry).some((a) => a.outcome === 'executed' && a.kind === 'transfer'), 30_000, 'IVR transfer decided');
+    expect(sim.channel(angry)!.inStasis).toBe(false);
+    sim.runDialplan(angry, 'Stasis(ser,decide)', 'Queue(ivr-default)');
+    await until(() => sim.channel(angry)?.context === 'ser-escalate', 5_000, 'caller moved by the decision point');
+    expect(sim.channel(angry)).toMatchObject({ hungUp: false, inStasis: false, exten: 'agent' });
+
+    // Agent phase: the abusive caller hears the warning, then is disconnected; nobody else is.
+    await until(() => sim.channel(abusive) === undefined || sim.channel(abusive)!.hungUp, 90_000, 'abusive caller disconnected').catch((err) => {
+      if (process.env.SER_TEST_DEBUG) {
+        console.log('ACTIONS ' + JSON.stringify(events.filter((e) => (e.type === 'action' || e.type === 'alert' || e.type === 'call.phase') && e.callId === abusive)));
+        console.log(events.filter((e) => e.type === 'emotion' && e.callId === abusive).map((e) => e.type === 'emotion' ? `${e.end.toFixed(0)}:${e.speech ? 'S' : '-'}${e.negativity.toFixed(2)}/${((e.probs['ANG'] ?? 0) + (e.probs['DIS'] ?? 0)).toFixed(2)}` : '').join(' '));
+        console.log(JSON.stringify(service.registry.get(abusive)));
+      }
+      throw err;
+    });
+    const abuse = actions(events, abusive);
+    const order = abuse.map((a) => a.outcome);
+    expect(order).toContain('pending');
+    expect(order.indexOf('pending')).toBeLessThan(order.lastIndexOf('executed'));
+    const hangup = abuse.find((a) => a.outcome === 'executed' && a.kind === 'hangup')!;
+    expect(hangup.evidence.length).toBeGreaterThanOrEqual(10);
+    expect(hangup.evidence.every((p) => typeof p.negativity === 'number' && p.probs['ANG'] !== undefined)).toBe(true);
+
+    await until(() => !service.audioPath.has(abusive) && service.registry.get(abusive) === undefined, 5_000, 'its tap released');
+    expect(sim.channels().filter((c) => c.snoopOf === abusive)).toEqual([]);
+
+    expect(actions(events, calm).filter((a) => a.outcome !== 'suppressed')).toEqual([]);
+    expect(sim.channel(calm)).toMatchObject({ hungUp: false });
+    expect(service.registry.get(calm)?.phase).toBe('agent');
+    const calmEmotions = events.filter((e) => e.type === 'emotion' && e.callId === calm && e.speech);
+    expect(calmEmotions.length).toBeGreaterThan(10); // it was heard the whole time, about once a second
+  }, 150_000);
+});
