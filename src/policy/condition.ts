@@ -73,6 +73,11 @@ export function describe(cond: Condition): string {
   if ('all' in cond) return cond.all.map((c) => ('any' in c ? `(${describe(c)})` : describe(c))).join(' and ');
   if ('any' in cond) return cond.any.map((c) => ('all' in c ? `(${describe(c)})` : describe(c))).join(' or ');
   const [enter, exit] = cond.op === 'above' ? ['>=', '<'] : ['<=', '>'];
-  const band = cond.exit !== cond.enter ? ` (clears ${exit} ${cond.exit})` : '';
-  return `${cond.signal.name} ${enter} ${cond.enter}${band}`;
+  const band = cond.exit !== cond.enter ? ` (clears ${exit} ${tidy(cond.exit)})` : '';
+  return `${cond.signal.name} ${enter} ${tidy(cond.enter)}${band}`;
+}
+
+/** 0.6 - 0.05 is 0.5499999999999999 in floating point; people read 0.55. */
+function tidy(x: number): number {
+  return Number(x.toPrecision(10));
 }

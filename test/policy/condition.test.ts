@@ -32,6 +32,10 @@ describe('condition evaluation', () => {
     expect(trace(c, [{ loudness: -30 }, { loudness: -41 }, { loudness: -38 }, { loudness: -36.5 }, { loudness: -39 }])).toEqual([false, true, true, false, false]);
   });
 
+  it('describes the default hysteresis band as people write it, without floating-point noise', () => {
+    expect(describeCondition(cond({ signal: 'ANG+DIS', above: 0.6 }))).toBe('ANG+DIS >= 0.6 (clears < 0.55)');
+  });
+
   it('a sum of labels reads the sum of their probabilities', () => {
     const c = cond({ signal: 'FEA+SAD', above: 0.6 });
     expect(trace(c, [{ FEA: 0.35, SAD: 0.3 }, { FEA: 0.5 }, { SAD: 0.59 }])).toEqual([true, false, false]);
