@@ -121,6 +121,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     });
     const ariHandle = ari;
     cleanups.push(() => ariHandle.stop());
+    let reconnectsSeen = 0;
+    const sampleAri = setInterval(() => {
+      const h = ariHandle.health();
+      metrics.ariConnected.set(h.connected ? 1 : 0);
+      if (h.reconnects > reconnectsSeen) metrics.ariReconnects.inc(h.reconnects - reconnectsSeen);
+      reconnectsSeen = h.reconnects;
+    }, 1000);
+    sampleAri.unref();
+    cleanups.push(() => clearInterval(sampleAri));
     if (queues) {
       await waitUntil(() => ariHandle.health().connected, config.ari.requestTimeoutMs * 2);
       await queues.start();
