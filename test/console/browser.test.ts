@@ -1,7 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallRegistry } from '../../src/calls/registry.js';
 import { healthReport } from '../../src/console/health.js';
@@ -14,10 +13,10 @@ import { observeBus } from '../../src/metrics/observe.js';
 import type { CallControl, PbxResult } from '../../src/pbx/types.js';
 import { RuleEngine } from '../../src/policy/engine.js';
 import { parseRules } from '../../src/policy/load-rules.js';
+import { HAVE_CHROMIUM, launchChromium, type Browser } from '../helpers/chromium.js';
 import { REPO } from '../helpers/paths.js';
 import { TOKEN, world, type World } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const LABELS = ['ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD'];
 const SCREENSHOT = join(REPO, 'test-artifacts', 'console.png');
 
@@ -42,10 +41,9 @@ const CALLERS = {
   'abusive-3': { number: '+493012345603', phase: 'agent' as const, queue: null, probs: [0.82, 0.08, 0.03, 0.01, 0.04, 0.02] },
 };
 
-describe.skipIf(!existsSync(CHROMIUM))('supervisor console in a real browser', () => {
-  let browser: BrowserContext;
+describe.skipIf(!HAVE_CHROMIUM)('supervisor console in a real browser', () => {
+  let browser: Browser;
   let page: Page;
-  let profile: string;
   let w: World;
   let engine: RuleEngine;
   const control = new RecordingControl();
@@ -97,15 +95,8 @@ describe.skipIf(!existsSync(CHROMIUM))('supervisor console in a real browser', (
       actions: engine,
       health: () => healthReport({ ari: { connected: true, reconnects: 0 }, model: { loaded: true, name: 'ser-cnn' }, ports: { free: 997, total: 1000 } }),
     });
-    profile = mkdtempSync(join(tmpdir(), 'ser-console-chromium-'));
-    // A fresh, empty profile (Playwright passes it to chromium as --user-data-dir).
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
+    browser = await launchChromium();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on('pageerror', (err) => pageErrors.push(err.message));
   });
 
@@ -113,7 +104,6 @@ describe.skipIf(!existsSync(CHROMIUM))('supervisor console in a real browser', (
     await browser?.close();
     engine?.close();
     await w?.server.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('shows calls and emotion updates as they arrive, and cancels a pending hang-up', async () => {
@@ -201,18 +191,13 @@ describe.skipIf(!existsSync(CHROMIUM))('supervisor console in a real browser', (
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('supervisor console behind a token, in a real browser', () => {
+describe.skipIf(!HAVE_CHROMIUM)('supervisor console behind a token, in a real browser', () => {
   it('asks for the token, refuses a wrong one, then connects with the right one', async () => {
     const w = await world({ token: TOKEN });
-    const profile = mkdtempSync(join(tmpdir(), 'ser-console-chromium-'));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       w.registry.add({ callId: 'k1', channelName: 'PJSIP/k1', callerNumber: '+4940111', callerName: 'Kim', mode: 'monitor', phase: 'ivr' });
-      const page = browser.pages()[0] ?? (await browser.newPage());
+      const page = browser.context.pages()[0] ?? (await browser.context.newPage());
       await page.goto(w.server.url);
       await expect.poll(() => page.locator('#login').isVisible()).toBe(true);
       expect(await page.locator('#calls tbody tr').count()).toBe(0);
@@ -224,7 +209,7 @@ describe.skipIf(!existsSync(CHROMIUM))('supervisor console behind a token, in a 
       await expect.poll(() => page.locator('#conn').getAttribute('data-state')).toBe('live');
       await expect.poll(() => page.locator('#calls tbody tr[data-call-id="k1"]').innerText()).toContain('Kim');
       // A link carrying the token signs in once and leaves the address bar clean.
-      const second = await browser.newPage();
+      const second = await browser.context.newPage();
       await second.goto(`${w.server.url}/?token=${TOKEN}`);
       await expect.poll(() => second.locator('#conn').getAttribute('data-state')).toBe('live');
       expect(second.url()).not.toContain('token');
@@ -232,7 +217,6 @@ describe.skipIf(!existsSync(CHROMIUM))('supervisor console behind a token, in a 
     } finally {
       await browser.close();
       await w.server.close();
-      rmSync(profile, { recursive: true, force: true });
     }
   });
 });

@@ -1,13 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
-import type { ActionEvent, SerEvent } from '../../src/events/types.js';
-import { createLogger } from '../../src/log/logger.js';
-import { startService, type Service } from '../../src/service/service.js';
-import { HAVE_CREMA_D, MODEL, testActorSpeech } from '../helpers/paths.js';
+import type { SerEvent } from '../../src/events/types.js';
+import type { Service } from '../../src/service/service.js';
+import { HAVE_CREMA_D, testActorSpeech } from '../helpers/paths.js';
+import { actionsOf as actions, startTestService, until } from './support.js';
 
 /**
  * The whole product against the simulated PBX: real ARI over HTTP/WebSocket, real RTP taps, the real
@@ -48,42 +43,14 @@ rules:
       - hangup: { cause: normal, warn: { media: "sound:ser-abuse-warning", graceSeconds: 5s } }
 `;
 
-function actions(events: SerEvent[], callId: string): ActionEvent[] {
-  return events.filter((e): e is ActionEvent => e.type === 'action' && e.callId === callId);
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe.skipIf(!HAVE_CREMA_D)('call flows end to end through the simulated PBX', () => {
   let service: Service;
-  const events: SerEvent[] = [];
-  const logs: string[] = [];
+  let events: SerEvent[] = [];
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ser-e2e-'));
-    writeFileSync(join(dir, 'rules.yaml'), RULES);
-    const config = configSchema.parse({
-      http: { port: 0 },
-      rtp: { ports: '44000-44099' },
-      model: { path: MODEL },
-      rules: join(dir, 'rules.yaml'),
-      queues: [{ name: 'support', agents: ['PJSIP/1001', 'PJSIP/1002'], ringTimeoutSeconds: 10 }],
-    });
-    const sink = new Writable({
-      write(chunk, _e, cb) {
-        logs.push(String(chunk));
-        cb();
-      },
-    });
-    service = await startService({ config, logger: createLogger('info', sink) });
-    service.bus.subscribe((e) => events.push(e));
-    for (const endpoint of ['PJSIP/1001', 'PJSIP/1002']) service.sim!.addAgent({ endpoint, behaviour: 'answer', answerAfterMs: 500 });
+    const started = await startTestService(RULES, '44000-44099');
+    service = started.service;
+    events = started.events;
   }, 30_000);
 
   afterAll(async () => {
@@ -104,14 +71,7 @@ describe.skipIf(!HAVE_CREMA_D)('call flows end to end through the simulated PBX'
     expect(sim.channel(angry)).toMatchObject({ hungUp: false, inStasis: false, exten: 'agent' });
 
     // Agent phase: the abusive caller hears the warning, then is disconnected; nobody else is.
-    await until(() => sim.channel(abusive) === undefined || sim.channel(abusive)!.hungUp, 90_000, 'abusive caller disconnected').catch((err) => {
-      if (process.env.SER_TEST_DEBUG) {
-        console.log('ACTIONS ' + JSON.stringify(events.filter((e) => (e.type === 'action' || e.type === 'alert' || e.type === 'call.phase') && e.callId === abusive)));
-        console.log(events.filter((e) => e.type === 'emotion' && e.callId === abusive).map((e) => e.type === 'emotion' ? `${e.end.toFixed(0)}:${e.speech ? 'S' : '-'}${e.negativity.toFixed(2)}/${((e.probs['ANG'] ?? 0) + (e.probs['DIS'] ?? 0)).toFixed(2)}` : '').join(' '));
-        console.log(JSON.stringify(service.registry.get(abusive)));
-      }
-      throw err;
-    });
+    await until(() => sim.channel(abusive) === undefined || sim.channel(abusive)!.hungUp, 90_000, 'abusive caller disconnected');
     const abuse = actions(events, abusive);
     const order = abuse.map((a) => a.outcome);
     expect(order).toContain('pending');

@@ -1,15 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
-import type { ActionEvent, SerEvent } from '../../src/events/types.js';
-import { createLogger } from '../../src/log/logger.js';
-import { startService, type Service } from '../../src/service/service.js';
-import { HAVE_CREMA_D, MODEL, REPO, testActorSpeech } from '../helpers/paths.js';
+import type { SerEvent } from '../../src/events/types.js';
+import type { Service } from '../../src/service/service.js';
+import { HAVE_CHROMIUM, launchChromium, type Browser } from '../helpers/chromium.js';
+import { HAVE_CREMA_D, REPO, testActorSpeech } from '../helpers/paths.js';
+import { actionsOf, startTestService } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(REPO, 'test-artifacts', 'console-live.png');
 
 /** A hang-up that stays pending (long grace) so a supervisor can cancel it from the page. */
@@ -35,43 +32,24 @@ rules:
  * model, queue and rules) with two callers, watched in Chromium. The supervisor sees the calls and
  * their emotion, and cancels the pending hang-up of the abusive caller from the page.
  */
-describe.skipIf(!HAVE_CREMA_D || !existsSync(CHROMIUM))('console in a real browser during a simulated run', () => {
+describe.skipIf(!HAVE_CREMA_D || !HAVE_CHROMIUM)('console in a real browser during a simulated run', () => {
   let service: Service;
-  let browser: BrowserContext;
-  let profile: string;
-  const events: SerEvent[] = [];
+  let browser: Browser;
+  let events: SerEvent[] = [];
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ser-live-'));
-    writeFileSync(join(dir, 'rules.yaml'), RULES);
-    const config = configSchema.parse({
-      http: { port: 0 },
-      rtp: { ports: '44100-44199' },
-      model: { path: MODEL },
-      rules: join(dir, 'rules.yaml'),
-      queues: [{ name: 'support', agents: ['PJSIP/1001', 'PJSIP/1002'], ringTimeoutSeconds: 10 }],
-    });
-    service = await startService({ config, logger: createLogger('silent') });
-    service.bus.subscribe((e) => events.push(e));
-    for (const endpoint of ['PJSIP/1001', 'PJSIP/1002']) service.sim!.addAgent({ endpoint, behaviour: 'answer', answerAfterMs: 500 });
-    profile = mkdtempSync(join(tmpdir(), 'ser-live-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    ({ service, events } = await startTestService(RULES, '44100-44199'));
+    browser = await launchChromium();
   }, 30_000);
 
   afterAll(async () => {
     await browser?.close();
     await service?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('shows the live calls and their emotion, and cancels a pending hang-up from the page', async () => {
     const sim = service.sim!;
-    const page = browser.pages()[0] ?? (await browser.newPage());
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(service.consoleUrl);
@@ -101,7 +79,7 @@ describe.skipIf(!HAVE_CREMA_D || !existsSync(CHROMIUM))('console in a real brows
     await item.getByRole('button', { name: /Cancel/ }).click();
     await expect.poll(() => item.getAttribute('data-outcome')).toBe('cancelled');
     expect(service.rules!.pending(abusive)).toEqual([]);
-    const outcomes = events.filter((e): e is ActionEvent => e.type === 'action' && e.callId === abusive).map((a) => a.outcome);
+    const outcomes = actionsOf(events, abusive).map((a) => a.outcome);
     expect(outcomes).toContain('cancelled');
     expect(outcomes).not.toContain('executed');
     expect(sim.channel(abusive)).toMatchObject({ hungUp: false });
