@@ -43,8 +43,9 @@ def render(card: dict) -> str:
         START,
         f"**Held-out test actors ({len(split['test'])} actors, {sum(c['support'] for c in t['perClass'].values())} clips), "
         f"8 kHz mu-law, whole clips:** accuracy **{t['accuracy'] * 100:.1f}%**, macro-F1 **{t['macroF1']:.3f}**, "
-        f"expected calibration error **{t['ece']:.3f}** (before temperature scaling {card['metrics']['testUncalibratedEce']:.3f}; "
-        f"temperature {card['temperature']:.3f}, fitted on the validation actors).",
+        f"expected calibration error **{t['ece']:.3f}** (uncalibrated network {card['metrics']['testUncalibratedEce']:.3f}; "
+        f"calibration `{card['training'].get('calibration', 'nll')}`: temperature {card['temperature']:.3f}"
+        f"{' and a per-class bias' if any(card.get('classBias', {}).values()) else ''}, fitted on the validation actors).",
         "",
         "Per class, in the format of the original study's tables (scikit-learn's classification report):",
         "",
@@ -64,12 +65,26 @@ def render(card: dict) -> str:
              "snr20": "coloured noise at 20 dB SNR, then mu-law"}
     for k, name in names.items():
         lines.append(f"| {name} | {r[k]['accuracy'] * 100:.1f}% | {r[k]['drop'] * 100:.1f} | {r[k]['macroF1']:.3f} | {r[k]['ece']:.3f} |")
+    cands = card["metrics"].get("calibrationCandidates")
+    if cands:
+        lines += [
+            "",
+            "Calibrations compared on the same network (all fitted on the validation actors):",
+            "",
+            "| calibration | val accuracy | val macro-F1 | val ECE | test accuracy | test macro-F1 | test ECE | lowest test class recall |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, c in cands.items():
+            v, te = c["val"], c["test"]
+            lines.append(f"| {name} | {v['accuracy'] * 100:.1f}% | {v['macroF1']:.3f} | {v['ece']:.3f} | {te['accuracy'] * 100:.1f}% | "
+                         f"{te['macroF1']:.3f} | {te['ece']:.3f} | {te['minRecall']:.2f} |")
+        lines += ["", card["metrics"]["calibrationChoice"]]
     lines += [
         "",
         f"Validation actors ({len(split['val'])}): accuracy {v['accuracy'] * 100:.1f}%, macro-F1 {v['macroF1']:.3f}, ECE {v['ece']:.3f}.",
         "",
         f"Size: {card['parameters']:,} parameters, ONNX file {card['fileBytes'] / 1e6:.2f} MB. "
-        f"Trained {tr['epochs']} epochs (best validation epoch {tr['bestEpoch']}) in {tr['seconds'] / 60:.0f} minutes on this "
+        f"Trained {tr['epochs']} epochs (best validation epoch {tr.get('bestEpoch') or tr['members_history'][0]['bestEpoch']}) in {tr['seconds'] / 60:.0f} minutes on this "
         f"2-core machine, seed {tr['seed']}, torch {tr['torch']}. Command: `{card['command']}`.",
         END,
     ]

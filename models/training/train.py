@@ -44,9 +44,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ch", type=int, default=128, help="channels of the 1-D trunk")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--mixup", type=float, default=0.5, help="probability of mixup per batch")
-    p.add_argument("--calibration", choices=("nll", "balanced"), default="nll",
-                   help="nll: temperature + class bias by validation likelihood; balanced: class bias chosen for the "
-                        "best mean per-class recall on the validation actors, then the temperature by likelihood")
+    p.add_argument("--calibration", choices=("temperature", "nll", "balanced"), default="temperature",
+                   help="temperature: one temperature by validation likelihood, decisions unchanged; nll: temperature + "
+                        "class bias by validation likelihood; balanced: class bias chosen for the best mean per-class "
+                        "recall on the validation actors, then the temperature by likelihood")
     p.add_argument("--from-weights", default=None,
                    help="skip training: calibrate, evaluate and export the members saved in this .pt")
     p.add_argument("--history-log", default=None,
@@ -181,13 +182,27 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 
 def fit_calibration(logits: torch.Tensor, labels: torch.Tensor, mode: str = "nll") -> tuple[float, torch.Tensor]:
-    """Temperature and per-class bias fitted on the validation actors.
+    """Temperature (and per-class bias) fitted on the validation actors.
+
+    temperature: temperature scaling (Guo et al. 2017): one scalar, the network's decisions unchanged.
 
     nll: both by likelihood (vector scaling with a shared scale, Guo et al. 2017): the temperature fixes
     over- or under-confidence, the bias a class the network under- or over-predicts on new voices.
     balanced: the bias maximises the mean per-class recall (a prior correction, so that no class is
     starved), then the temperature is fitted by likelihood with that bias held fixed.
     """
+    if mode == "temperature":
+        log_t = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.LBFGS([log_t], lr=1, max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure_temperature():
+            opt.zero_grad()
+            loss = F.cross_entropy(logits / log_t.clamp(-3, 5).exp(), labels)
+            loss.backward()
+            return loss
+
+        opt.step(closure_temperature)
+        return float(log_t.clamp(-3, 5).exp()), torch.zeros(logits.shape[1])
     if mode == "balanced":
         t0, _ = fit_calibration(logits, labels, "nll")
         bias = balanced_bias(logits / t0, labels)
