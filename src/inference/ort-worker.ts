@@ -27,11 +27,23 @@ try {
   process.exit(0);
 }
 
+// Runs one after another; a close waits for them. Ending the thread while onnxruntime is inside
+// run() aborts the whole process (measured: "terminate called after throwing an instance of
+// 'Napi::Error'" when the pool terminated busy workers under load).
+let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: ToWorker) => {
-  void run(msg);
+  if (msg.type === 'crash') process.exit(1);
+  if (msg.type === 'close') {
+    queue = queue.then(async () => {
+      await session.release();
+      process.exit(0);
+    });
+    return;
+  }
+  queue = queue.then(() => run(msg));
 });
 
-async function run(msg: ToWorker): Promise<void> {
+async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const started = performance.now();
   try {
     const input = new ort.Tensor('float32', msg.audio, [msg.batch, msg.samples]);

@@ -7,7 +7,12 @@ export interface WorkerInit {
   intraOpThreads: number;
 }
 
-export type ToWorker = { type: 'run'; id: number; audio: Float32Array; batch: number; samples: number };
+export type ToWorker =
+  | { type: 'run'; id: number; audio: Float32Array; batch: number; samples: number }
+  /** Finish the runs already sent, release the session, then exit. */
+  | { type: 'close' }
+  /** Fault injection (tests): exit at once with code 1, abandoning queued runs, as a fatal error would. */
+  | { type: 'crash' };
 
 export type FromWorker =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }

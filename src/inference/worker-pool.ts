@@ -77,9 +77,18 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
   }
 
-  /** Fault injection for tests: ends one worker thread the way a native crash would. */
-  async killWorker(index: number): Promise<void> {
-    await this.#slots[index]?.worker.terminate();
+  /**
+   * Fault injection for tests: worker `index` exits with code 1 as soon as it reads this, abandoning
+   * the runs queued behind it, as a fatal error in the thread would. (Terminating the thread from
+   * outside while onnxruntime is inside run() aborts the whole process, so that is not a test.)
+   */
+  killWorker(index: number): Promise<void> {
+    const slot = this.#slots[index];
+    if (!slot) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+    const crash: ToWorker = { type: 'crash' };
+    slot.worker.postMessage(crash);
+    return exited;
   }
 
   /** Workers able to take work. */
@@ -87,12 +96,27 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.#slots.filter((s) => s.alive).length;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Fails the work still pending, then lets each worker finish the run it is in and release its
+   * session before it exits: terminating a thread inside onnxruntime's run() aborts the process.
+   * A worker that has not exited after `graceMs` is terminated.
+   */
+  async close(graceMs = 5000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const slots = this.#slots.splice(0);
     for (const s of slots) this.#failAll(s, new SerError('INFERENCE_CLOSED', 'inference pool closed'));
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    await Promise.all(
+      slots.map(async (s) => {
+        const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+        const close: ToWorker = { type: 'close' };
+        s.worker.postMessage(close);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+        if ((await Promise.race([exited, late])) === 'late') await s.worker.terminate();
+        clearTimeout(timer);
+      }),
+    );
   }
 
   #spawn(index: number): Promise<void> {
@@ -103,6 +127,13 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
       worker.on('message', (msg: FromWorker) => {
         switch (msg.type) {
           case 'ready':
+            if (this.#closed) {
+              // a replacement that finished loading after close(): nothing will use it
+              const close: ToWorker = { type: 'close' };
+              worker.postMessage(close);
+              resolve();
+              return;
+            }
             ready = true;
             slot.alive = true;
             this.inputNames = msg.inputNames;

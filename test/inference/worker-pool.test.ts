@@ -17,9 +17,11 @@ describe('OrtWorkerPool', () => {
     pool = await OrtWorkerPool.start(INIT, 2);
     const died: number[] = [];
     pool.on('worker-died', ({ index }) => died.push(index));
-    // Queue enough on both workers that worker 0 certainly has something in flight when it dies.
+    // Worker 0 is told to die, then work is queued on both: what went to worker 0 after the fatal
+    // message is lost with it and must fail, not hang; worker 1's succeeds.
+    const killed = pool.killWorker(0);
     const inflight = Array.from({ length: 8 }, () => pool!.run(window(), 1, 24000).then(() => 'ok', (e: { code?: string }) => e.code));
-    await pool.killWorker(0);
+    await killed;
     const outcomes = await Promise.all(inflight);
     expect(outcomes).toContain('INFERENCE_FAILED');
     expect(outcomes).toContain('ok');
@@ -28,6 +30,17 @@ describe('OrtWorkerPool', () => {
     await expect(pool.run(window(), 1, 24000)).resolves.toMatchObject({ dims: [1, 6] });
     for (let i = 0; i < 100 && pool.alive < 2; i++) await new Promise((r) => setTimeout(r, 50));
     expect(pool.alive).toBe(2);
+  });
+
+  it('closes while busy: the runs in progress finish inside onnxruntime, the rest fail as closed, the process survives', async () => {
+    pool = await OrtWorkerPool.start(INIT, 2);
+    const busy = Array.from({ length: 16 }, () => pool!.run(Float32Array.from({ length: 24000 * 16 }, (_, i) => 0.1 * Math.sin(i / 7)), 16, 24000).then(() => 'ok', (e: { code?: string }) => e.code));
+    await new Promise((r) => setTimeout(r, 5));
+    await pool.close();
+    const outcomes = await Promise.all(busy);
+    expect(outcomes.every((o) => o === 'ok' || o === 'INFERENCE_CLOSED')).toBe(true);
+    expect(outcomes).toContain('INFERENCE_CLOSED');
+    await expect(pool.run(window(), 1, 24000)).rejects.toMatchObject({ code: 'INFERENCE_CLOSED' });
   });
 
   it('reports a failed run without losing the worker', async () => {
