@@ -42,8 +42,13 @@ export async function startDemoCallers(sim: AriSimulator, logger: Logger, audioF
   for (const endpoint of DEMO_AGENTS) sim.addAgent({ endpoint, behaviour: 'answer', answerAfterMs: 6000 });
   const folder = audioFolder ?? (existsSync(CREMA_D_CLIPS) ? CREMA_D_CLIPS : null);
   const voices = new Map<DemoMood, Float32Array>();
-  for (const p of PERSONAS) voices.set(p.mood, await voiceOf(p, folder));
-  const source = folder ?? 'espeak-ng';
+  const sources = new Set<string>();
+  for (const p of PERSONAS) {
+    const voice = await voiceOf(p, folder);
+    voices.set(p.mood, voice.audio);
+    sources.add(voice.source);
+  }
+  const source = [...sources].join(', ');
   logger.info({ source, personas: PERSONAS.map((p) => p.mood) }, 'demo callers ready');
 
   let stopped = false;
@@ -84,11 +89,11 @@ export async function startDemoCallers(sim: AriSimulator, logger: Logger, audioF
   };
 }
 
-async function voiceOf(p: Persona, folder: string | null): Promise<Float32Array> {
+async function voiceOf(p: Persona, folder: string | null): Promise<{ audio: Float32Array; source: string }> {
   if (folder) {
     const byName = loadClips(folder, p.pattern, 12);
     const clips = byName.length > 0 ? byName : loadClips(folder, undefined, 12);
-    if (clips.length > 0) return concatenate(clips);
+    if (clips.length > 0) return { audio: concatenate(clips), source: folder };
   }
-  return synthesizeCaller(p.mood);
+  return { audio: await synthesizeCaller(p.mood), source: 'espeak-ng' };
 }
