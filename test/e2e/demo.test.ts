@@ -1,0 +1,39 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { withDemoDefaults } from '../../src/cli/run.js';
+import { configSchema } from '../../src/config/schema.js';
+import type { SerEvent } from '../../src/events/types.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startDemoCallers, type DemoCallers } from '../../src/service/demo.js';
+import { startService, type Service } from '../../src/service/service.js';
+import { CLIPS, HAVE_CREMA_D, MODEL } from '../helpers/paths.js';
+import { until } from './support.js';
+
+/** What `npm start` runs without Asterisk: the demo queue and rules, and three demo callers. */
+describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configured)', () => {
+  let service: Service | undefined;
+  let callers: DemoCallers | undefined;
+
+  afterAll(async () => {
+    callers?.stop();
+    await service?.stop();
+  });
+
+  it('brings a calm caller into the IVR and two callers through the queue to agents, each scored every second', async () => {
+    const config = withDemoDefaults(configSchema.parse({ http: { port: 0 }, rtp: { ports: '44200-44299' }, model: { path: MODEL } }));
+    expect(config.queues.map((q) => q.name)).toEqual(['support']);
+    service = await startService({ config, logger: createLogger('silent') });
+    expect(service.sim).not.toBeNull();
+    expect(service.rules?.rules.map((r) => r.name)).toContain('agent-abuse-warn-hangup');
+    const events: SerEvent[] = [];
+    service.bus.subscribe((e) => events.push(e));
+    callers = await startDemoCallers(service.sim!, createLogger('silent'), CLIPS);
+    expect(callers.source).toBe(CLIPS);
+
+    const phases = (): string[] => service!.registry.list().map((c) => `${c.mode}:${c.phase}`).sort();
+    await until(() => phases().join() === 'monitor:ivr,queue:agent,queue:agent', 30_000, 'three demo calls in their phases');
+    const calls = service.registry.list().map((c) => c.callId);
+    await until(() => calls.every((id) => events.filter((e) => e.type === 'emotion' && e.callId === id && e.speech).length >= 3), 15_000, 'emotion for every call');
+    const health = await fetch(`${service.consoleUrl}/healthz`).then((r) => r.json() as Promise<{ status: string }>);
+    expect(health.status).toBe('ok');
+  }, 60_000);
+});
