@@ -100,6 +100,7 @@ export class AriApp {
       app: config.ari.app,
       audioPath: opts.audioPath,
       format: config.ari.tapFormat,
+      pinSource: config.rtp.pinSource,
       maxTaps: config.ari.maxTaps,
       timeoutMs: config.ari.requestTimeoutMs,
       live: this.#live,

@@ -27,6 +27,8 @@ export interface TapBuilderOptions {
   app: string;
   audioPath: AudioPath;
   format: 'ulaw' | 'slin16';
+  /** Accept the tap's RTP only from where Asterisk says it sends it (UNICASTRTP_LOCAL_ADDRESS/PORT). */
+  pinSource: boolean;
   maxTaps: number;
   timeoutMs: number;
   /** Ids of our objects that are meant to exist: reconcile removes any of ours not in here. */
@@ -79,7 +81,7 @@ export class TapBuilder {
         client.channels.snoopChannelWithId({ channelId: target, snoopId: tap.snoopId, spy, app, appArgs: ownArgs('snoop', callId) }),
       );
       step = 'externalMedia';
-      await ariRequest('POST externalMedia', tap.emId, timeoutMs, () =>
+      const em = await ariRequest('POST externalMedia', tap.emId, timeoutMs, () =>
         client.channels.externalMedia({
           channelId: tap.emId,
           app,
@@ -88,6 +90,8 @@ export class TapBuilder {
           data: ownArgs('em', callId),
         } as Parameters<Client['channels']['externalMedia']>[0]),
       );
+      const from = sourceOf(em);
+      if (this.#o.pinSource && from) audioPath.expectSource(key, from);
       step = 'bridge';
       await ariRequest('POST bridges', tap.bridgeId, timeoutMs, () =>
         client.bridges.createWithId({ bridgeId: tap.bridgeId, type: 'mixing', name: `ser-tap:${callId}` }),
@@ -156,4 +160,16 @@ export async function removeBridge(client: Client, id: string, timeoutMs: number
     log.warn({ err: (err as AriError).message }, 'could not delete a bridge of ours; the next reconcile retries');
     return false;
   }
+}
+
+/**
+ * Where Asterisk will send a tap's RTP from: the externalMedia response's UNICASTRTP_LOCAL_ADDRESS and
+ * _PORT (recorded: RTP arrived from exactly there). Null when absent or a wildcard address.
+ */
+export function sourceOf(channel: unknown): { address: string; port: number } | null {
+  const vars = (channel as { channelvars?: Record<string, string> } | null)?.channelvars;
+  const address = vars?.['UNICASTRTP_LOCAL_ADDRESS'];
+  const port = Number(vars?.['UNICASTRTP_LOCAL_PORT']);
+  if (!address || address === '0.0.0.0' || address === '::' || !Number.isInteger(port) || port <= 0) return null;
+  return { address, port };
 }

@@ -47,6 +47,10 @@ export const configSchema = z
         ports: portRange.default('40000-40999'),
         jitterPackets: z.int().min(1).max(25).default(3),
         slin16PayloadType: z.int().min(96).max(127).default(118),
+        pinSource: z
+          .boolean()
+          .default(true)
+          .describe("accept a tap's RTP only from the address and port Asterisk reports for it (UNICASTRTP_LOCAL_*); false when NAT sits between"),
       })
       .strict()
       .prefault({}),

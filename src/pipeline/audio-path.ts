@@ -130,6 +130,11 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
     return null;
   }
 
+  /** Pins a call's RTP source, e.g. to the address and port Asterisk reports for its externalMedia channel. */
+  expectSource(callId: string, source: { address: string; port?: number }): void {
+    this.#calls.get(callId)?.receiver.expectSource(source);
+  }
+
   async closeCall(callId: string): Promise<CallAudioStats | null> {
     const c = this.#calls.get(callId);
     if (!c) return null;

@@ -124,6 +124,7 @@ export class RtpReceiver {
   #state: 'new' | 'binding' | 'open' | 'closed' = 'new';
   #abortStart: ((err: Error) => void) | null = null;
   #closing: Promise<void> | null = null;
+  #expected: { address: string; port?: number } | null;
 
   constructor(opts: RtpReceiverOptions) {
     this.#opts = opts;
@@ -131,6 +132,7 @@ export class RtpReceiver {
     if (this.#slin16 === PCMU || this.#slin16 === PCMA || !Number.isInteger(this.#slin16) || this.#slin16 < 0 || this.#slin16 > 127) {
       throw new RangeError(`slin16PayloadType must be an integer in 0..127 other than 0 and 8, got ${this.#slin16}`);
     }
+    this.#expected = opts.expectedSource ?? null;
     this.#sourcePort = opts.expectedSource?.port ?? null;
     this.#jitter = new JitterBuffer({
       depthPackets: opts.jitterDepthPackets ?? 3,
@@ -216,10 +218,19 @@ export class RtpReceiver {
     else if (this.#state === 'open') this.#counts.socketErrors++;
   }
 
+  /**
+   * From now on only packets from this address (and port, if given) are accepted, e.g. once Asterisk
+   * has said where a tap's RTP will come from; the others are counted as foreign.
+   */
+  expectSource(source: { address: string; port?: number }): void {
+    this.#expected = source;
+    this.#sourcePort = source.port ?? null;
+  }
+
   #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#state !== 'open') return;
-    const expected = this.#opts.expectedSource;
-    if (expected !== undefined && rinfo.address !== expected.address) {
+    const expected = this.#expected;
+    if (expected !== null && rinfo.address !== expected.address) {
       this.#counts.foreignSource++;
       return;
     }
