@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InferenceEngine } from '../../src/inference/engine.js';
+import { MODEL } from '../helpers/paths.js';
+import { until, world, type World } from './helpers.js';
+
+/** A seeded generator, so a failing run can be replayed. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/**
+ * 200 calls hanging up at random moments (many while their tap is still being built), with taps that
+ * fail half-way (Asterisk cannot allocate an externalMedia channel past a limit; silent taps are
+ * rebuilt) and the ARI websocket dropped in the middle. Afterwards nothing of ours is left on the
+ * simulator and every RTP port is back in the pool.
+ */
+describe('call lifecycle under churn', () => {
+  let engine: InferenceEngine;
+  let w: World | null = null;
+  beforeAll(async () => {
+    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
+  });
+  afterAll(async () => {
+    await w?.close();
+    await engine.close();
+  });
+
+  it('200 calls, random hang-ups, half-built taps and a websocket drop: zero leftovers, the port pool full again', async () => {
+    const random = lcg(20261125);
+    w = await world({ engine, ports: [47000, 47299], sim: { maxExternalMedia: 60, restLatencyMs: 2 }, ari: { tapHealthMs: 400, tapRetries: 1 } });
+    w.sim.setSilentTaps(15);
+    const placed: Promise<void>[] = [];
+    const hangups: Promise<void>[] = [];
+    let stasisFailed = 0;
+    for (let i = 0; i < 200; i++) {
+      placed.push(
+        (async () => {
+          await new Promise((r) => setTimeout(r, random() * 2000));
+          const callId = await w!.sim.placeCall({ stasisArgs: [random() < 0.7 ? 'monitor' : 'decide'], number: String(1000 + i) });
+          // while the websocket is down Stasis() fails and the call goes on untapped in the dialplan
+          if (w!.sim.channel(callId)?.stasisStatus === 'FAILED') stasisFailed++;
+          // a quarter hang up within 30 ms: mostly while their snoop/externalMedia/bridge are being set up
+          const after = random() < 0.25 ? random() * 30 : 200 + random() * 3000;
+          hangups.push(new Promise((r) => setTimeout(() => r(w!.sim.hangup(callId)), after)));
+        })(),
+      );
+    }
+    setTimeout(() => w!.sim.dropWebsockets(), 1500);
+    await Promise.all(placed);
+    await Promise.all(hangups);
+
+    await until(() => w!.registry.size === 0, 30_000, 'every call ended');
+    await until(() => w!.leftovers().channels.length === 0 && w!.leftovers().bridges.length === 0, 15_000, 'no leftovers on the simulator');
+    expect(w.ports.inUse).toBe(0);
+    expect(w.audioPath.size).toBe(0);
+    expect(w.sim.channels().filter((c) => !c.hungUp && c.kind === 'caller')).toEqual([]);
+    // the churn really exercised the failure paths
+    const taps = w.events.filter((e) => e.type === 'tap');
+    expect(taps.some((e) => e.type === 'tap' && e.state === 'tapped')).toBe(true);
+    expect(taps.some((e) => e.type === 'tap' && e.state === 'retrying')).toBe(true); // silent taps rebuilt
+    expect(taps.some((e) => e.type === 'tap' && e.state === 'untapped')).toBe(true); // externalMedia refused half-way
+    const started = w.events.filter((e) => e.type === 'call.started').length;
+    expect(started + stasisFailed).toBe(200);
+    expect(w.events.filter((e) => e.type === 'call.ended').length).toBe(started);
+    expect(w.app.health().reconnects).toBeGreaterThanOrEqual(1);
+  }, 90_000);
+});
