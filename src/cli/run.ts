@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
-import { DEMO_AGENTS, startDemoCallers, type DemoCallers } from '../service/demo.js';
+import { DEMO_AGENTS, DEMO_SIM_AGENTS, startDemoCallers, type DemoCallers } from '../service/demo.js';
 import { startService } from '../service/service.js';
 
 /**
@@ -20,7 +20,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
   logger.info({ configFile: loaded.source, ari: demo ? 'built-in simulator (demo)' : config.ari.url, app: config.ari.app }, 'starting ser-ari');
 
-  const service = await startService({ config, logger });
+  const service = await startService({ config, logger, simAgents: DEMO_SIM_AGENTS });
   let callers: DemoCallers | null = null;
   if (service.sim) callers = await startDemoCallers(service.sim, logger, values.audio ?? null);
   logger.info({ console: service.consoleUrl }, `console: ${service.consoleUrl}`);

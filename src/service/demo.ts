@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { AriSimulator } from '../sim/ari/index.js';
+import type { AriSimulator, SimAgentSpec } from '../sim/ari/index.js';
 import { CREMA_D_CLIPS, concatenate, loadClips } from '../sim/demo-audio.js';
 import { synthesizeCaller, type DemoMood } from '../sim/demo-voices.js';
 
@@ -23,8 +23,9 @@ const PERSONAS: Persona[] = [
   { mood: 'abusive', number: '+15550102', name: 'Abusive caller', stasisArgs: ['queue', 'support'], pattern: /_ANG_(HI|XX)\.wav$/, seconds: 240 },
 ];
 
-/** Agents the demo's built-in queue rings (config/demo.yaml lists the same endpoints). */
+/** Agents the demo's built-in queue rings; they answer after six seconds. */
 export const DEMO_AGENTS = ['PJSIP/1001', 'PJSIP/1002'];
+export const DEMO_SIM_AGENTS: SimAgentSpec[] = DEMO_AGENTS.map((endpoint) => ({ endpoint, behaviour: 'answer', answerAfterMs: 6000 }));
 
 export interface DemoCallers {
   /** Where the callers' speech comes from: a folder of WAV files, or "espeak-ng". */
@@ -39,7 +40,6 @@ export interface DemoCallers {
  * beside the repository when it is there, else synthesised in-process.
  */
 export async function startDemoCallers(sim: AriSimulator, logger: Logger, audioFolder: string | null): Promise<DemoCallers> {
-  for (const endpoint of DEMO_AGENTS) sim.addAgent({ endpoint, behaviour: 'answer', answerAfterMs: 6000 });
   const folder = audioFolder ?? (existsSync(CREMA_D_CLIPS) ? CREMA_D_CLIPS : null);
   const voices = new Map<DemoMood, Float32Array>();
   const sources = new Set<string>();

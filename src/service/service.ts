@@ -15,13 +15,15 @@ import { AudioPath } from '../pipeline/audio-path.js';
 import { loadRules, RuleEngine } from '../policy/index.js';
 import { createQueues, type QueueService } from '../queue/index.js';
 import { parsePortRange, PortPool } from '../rtp/port-pool.js';
-import { AriSimulator } from '../sim/ari/index.js';
+import { AriSimulator, type SimAgentSpec } from '../sim/ari/index.js';
 
 export interface ServiceOptions {
   config: Config;
   logger: Logger;
   /** Run the built-in simulated PBX (demo mode). Forced when config.ari.url is null. */
   simulate?: boolean;
+  /** Agent endpoints of the simulated PBX, there before the queues look them up. */
+  simAgents?: SimAgentSpec[];
 }
 
 /** Everything `ser-ari run` starts, wired together; `stop()` releases it in reverse order. */
@@ -64,6 +66,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (opts.simulate || config.ari.url === null) {
       sim = await AriSimulator.start({ host: '127.0.0.1', port: 0, logger: logger.child({ component: 'sim' }) });
       cleanups.push(() => sim!.stop());
+      for (const agent of opts.simAgents ?? []) sim.addAgent(agent);
       config = { ...config, ari: { ...config.ari, url: sim.url, user: sim.user, password: sim.password } };
       logger.info({ url: sim.url }, 'no Asterisk configured: running the built-in simulated PBX');
     }

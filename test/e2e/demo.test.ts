@@ -1,9 +1,10 @@
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withDemoDefaults } from '../../src/cli/run.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { SerEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/log/logger.js';
-import { startDemoCallers, type DemoCallers } from '../../src/service/demo.js';
+import { DEMO_SIM_AGENTS, startDemoCallers, type DemoCallers } from '../../src/service/demo.js';
 import { startService, type Service } from '../../src/service/service.js';
 import { CLIPS, HAVE_CREMA_D, MODEL } from '../helpers/paths.js';
 import { until } from './support.js';
@@ -21,7 +22,14 @@ describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configure
   it('brings a calm caller into the IVR and two callers through the queue to agents, each scored every second', async () => {
     const config = withDemoDefaults(configSchema.parse({ http: { port: 0 }, rtp: { ports: '44200-44299' }, model: { path: MODEL } }));
     expect(config.queues.map((q) => q.name)).toEqual(['support']);
-    service = await startService({ config, logger: createLogger('silent') });
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    });
+    service = await startService({ config, logger: createLogger('info', sink), simAgents: DEMO_SIM_AGENTS });
     expect(service.sim).not.toBeNull();
     expect(service.rules?.rules.map((r) => r.name)).toContain('agent-abuse-warn-hangup');
     const events: SerEvent[] = [];
@@ -35,5 +43,6 @@ describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configure
     await until(() => calls.every((id) => events.filter((e) => e.type === 'emotion' && e.callId === id && e.speech).length >= 3), 15_000, 'emotion for every call');
     const health = await fetch(`${service.consoleUrl}/healthz`).then((r) => r.json() as Promise<{ status: string }>);
     expect(health.status).toBe('ok');
+    expect(logs.filter((l) => /"level":(40|50)/.test(l))).toEqual([]); // no warning or error in a normal demo run
   }, 60_000);
 });

@@ -38,10 +38,9 @@ export async function startTestService(rulesYaml: string, rtpPorts: string): Pro
       cb();
     },
   });
-  const service = await startService({ config, logger: createLogger('info', sink) });
+  const service = await startService({ config, logger: createLogger('info', sink), simAgents: AGENTS.map((endpoint) => ({ endpoint, behaviour: 'answer', answerAfterMs: 500 })) });
   const events: SerEvent[] = [];
   service.bus.subscribe((e) => events.push(e));
-  for (const endpoint of AGENTS) service.sim!.addAgent({ endpoint, behaviour: 'answer', answerAfterMs: 500 });
   return { service, events, logs };
 }
 
