@@ -134,9 +134,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     sampleAri.unref();
     cleanups.push(() => clearInterval(sampleAri));
     if (queues) {
-      await waitUntil(() => ariHandle.health().connected, config.ari.requestTimeoutMs * 2);
-      await queues.start();
       cleanups.push(() => queues.stop());
+      await waitUntil(() => ariHandle.health().connected, config.ari.requestTimeoutMs * 2);
+      // Asterisk may be down at start-up: the queues set themselves up when it connects.
+      await queues.start().catch((err: Error) =>
+        logger.warn({ err: err.message }, 'built-in queues not set up yet: they will be once Asterisk connects'),
+      );
     }
 
     const ruleEngine = rules
