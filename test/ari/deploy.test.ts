@@ -98,6 +98,14 @@ describe('docker-compose.yml', () => {
     expect(config.ari.maxTaps).toBeLessThan(ports / 2);
     expect(config.ari.url).toBe(ser!.environment!.SER_ARI_URL);
   });
+
+  it('gives the console the token it requires when it listens beyond loopback, and compose refuses to start without one', () => {
+    const env = ser!.environment!;
+    expect(env.SER_HTTP_HOST).toBe('0.0.0.0');
+    expect(env.SER_CONSOLE_TOKEN).toMatch(/^\$\{SER_CONSOLE_TOKEN:\?.+\}$/);
+    const { config } = loadConfig({ file: join(REPO, 'dialplan/ser-ari.docker.yaml'), env: { ...env, SER_CONSOLE_TOKEN: 'a-token-of-sixteen-chars' } });
+    expect(config.http.token).toBe('a-token-of-sixteen-chars');
+  });
 });
 
 describe('dialplan/extensions_ser.conf', () => {
