@@ -17,14 +17,15 @@ interface Persona {
   seconds: number;
 }
 
+// In calling order: the abusive caller gets the one agent; the frustrated caller waits behind it.
 const PERSONAS: Persona[] = [
-  { mood: 'calm', number: '+15550100', name: 'Calm caller', stasisArgs: ['monitor'], pattern: /_NEU_XX\.wav$/, seconds: 60 },
-  { mood: 'frustrated', number: '+15550101', name: 'Frustrated caller', stasisArgs: ['queue', 'support'], pattern: /_(SAD|FEA)_(HI|XX)\.wav$/, seconds: 150 },
   { mood: 'abusive', number: '+15550102', name: 'Abusive caller', stasisArgs: ['queue', 'support'], pattern: /_ANG_(HI|XX)\.wav$/, seconds: 240 },
+  { mood: 'frustrated', number: '+15550101', name: 'Frustrated caller', stasisArgs: ['queue', 'support'], pattern: /_(SAD|FEA)_(HI|XX)\.wav$/, seconds: 300 },
+  { mood: 'calm', number: '+15550100', name: 'Calm caller', stasisArgs: ['monitor'], pattern: /_NEU_XX\.wav$/, seconds: 60 },
 ];
 
-/** Agents the demo's built-in queue rings; they answer after six seconds. */
-export const DEMO_AGENTS = ['PJSIP/1001', 'PJSIP/1002'];
+/** The demo queue's one agent, who answers after six seconds: a second caller has to wait. */
+export const DEMO_AGENTS = ['PJSIP/1001'];
 export const DEMO_SIM_AGENTS: SimAgentSpec[] = DEMO_AGENTS.map((endpoint) => ({ endpoint, behaviour: 'answer', answerAfterMs: 6000 }));
 
 export interface DemoCallers {
@@ -34,8 +35,9 @@ export interface DemoCallers {
 }
 
 /**
- * Demo callers on the simulated PBX: a calm caller in the IVR, a frustrated one and an abusive one
- * through the queue to an agent, each calling again a few seconds after their call ends. Their speech
+ * Demo callers on the simulated PBX: an abusive caller who reaches the one agent, a frustrated caller
+ * who waits in the queue behind them, and a calm caller in the IVR, each calling again a few seconds
+ * after their call ends. Their speech
  * is read from `audioFolder` (WAV files; CREMA-D names pick clips per persona), else from CREMA-D
  * beside the repository when it is there, else synthesised in-process.
  */

@@ -19,7 +19,7 @@ describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configure
     await service?.stop();
   });
 
-  it('brings a calm caller into the IVR and two callers through the queue to agents, each scored every second', async () => {
+  it('brings a calm caller into the IVR, one queue caller to the agent and one waiting, each scored every second', async () => {
     const config = withDemoDefaults(configSchema.parse({ http: { port: 0 }, rtp: { ports: '44200-44299' }, model: { path: MODEL } }));
     expect(config.queues.map((q) => q.name)).toEqual(['support']);
     const logs: string[] = [];
@@ -38,7 +38,9 @@ describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configure
     expect(callers.source).toBe(CLIPS);
 
     const phases = (): string[] => service!.registry.list().map((c) => `${c.mode}:${c.phase}`).sort();
-    await until(() => phases().join() === 'monitor:ivr,queue:agent,queue:agent', 30_000, 'three demo calls in their phases');
+    await until(() => phases().join() === 'monitor:ivr,queue:agent,queue:queued', 30_000, 'three demo calls in their phases');
+    const waiting = service.registry.list().find((c) => c.phase === 'queued')!;
+    expect(waiting.callerNumber).toBe('+15550101'); // the frustrated caller, behind the abusive one
     const calls = service.registry.list().map((c) => c.callId);
     await until(() => calls.every((id) => events.filter((e) => e.type === 'emotion' && e.callId === id && e.speech).length >= 3), 15_000, 'emotion for every call');
     const health = await fetch(`${service.consoleUrl}/healthz`).then((r) => r.json() as Promise<{ status: string }>);
