@@ -19,7 +19,7 @@ interface Persona {
 
 // In calling order: the abusive caller gets the one agent; the frustrated caller waits behind it.
 const PERSONAS: Persona[] = [
-  { mood: 'abusive', number: '+15550102', name: 'Abusive caller', stasisArgs: ['queue', 'support'], pattern: /_ANG_(HI|XX)\.wav$/, seconds: 240 },
+  { mood: 'abusive', number: '+15550102', name: 'Abusive caller', stasisArgs: ['queue', 'support'], pattern: /_ANG_HI\.wav$/, seconds: 240 },
   { mood: 'frustrated', number: '+15550101', name: 'Frustrated caller', stasisArgs: ['queue', 'support'], pattern: /_(SAD|FEA)_(HI|XX)\.wav$/, seconds: 300 },
   { mood: 'calm', number: '+15550100', name: 'Calm caller', stasisArgs: ['monitor'], pattern: /_NEU_XX\.wav$/, seconds: 60 },
 ];
@@ -93,8 +93,8 @@ export async function startDemoCallers(sim: AriSimulator, logger: Logger, audioF
 
 async function voiceOf(p: Persona, folder: string | null): Promise<{ audio: Float32Array; source: string }> {
   if (folder) {
-    const byName = loadClips(folder, p.pattern, 12);
-    const clips = byName.length > 0 ? byName : loadClips(folder, undefined, 12);
+    const byName = loadClips(folder, p.pattern, 12, true);
+    const clips = byName.length > 0 ? byName : loadClips(folder, undefined, 12, true);
     if (clips.length > 0) return { audio: concatenate(clips), source: folder };
   }
   return { audio: await synthesizeCaller(p.mood), source: 'espeak-ng' };

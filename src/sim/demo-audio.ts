@@ -12,13 +12,18 @@ export interface DemoClip {
   audio: Float32Array;
 }
 
-/** Reads WAV files (first channel, resampled to 8 kHz) from a folder, optionally only names matching `pattern`. */
-export function loadClips(folder: string, pattern?: RegExp, limit = Infinity): DemoClip[] {
+/**
+ * Reads WAV files (first channel, resampled to 8 kHz) from a folder, optionally only names matching
+ * `pattern`: the first `limit` in name order, or with `spread` `limit` of them evenly spaced over the
+ * whole list (in CREMA-D: several actors rather than one).
+ */
+export function loadClips(folder: string, pattern?: RegExp, limit = Infinity, spread = false): DemoClip[] {
   if (!existsSync(folder)) return [];
-  const names = readdirSync(folder)
+  const all = readdirSync(folder)
     .filter((n) => /\.wav$/i.test(n) && (!pattern || pattern.test(n)))
-    .sort()
-    .slice(0, limit);
+    .sort();
+  const names =
+    spread && all.length > limit ? Array.from({ length: limit }, (_, i) => all[Math.floor((i * all.length) / limit)]!) : all.slice(0, limit);
   return names.map((name) => {
     const wav = parseWav(readFileSync(join(folder, name)));
     return { name, audio: resampleTo8k(wav.channels[0]!, wav.sampleRate) };
