@@ -260,7 +260,7 @@ export class RtpReceiver {
       this.#counts.foreignSsrc++;
       return;
     }
-    if (expected !== undefined && this.#sourcePort === null) this.#sourcePort = rinfo.port;
+    if (expected !== null && this.#sourcePort === null) this.#sourcePort = rinfo.port;
     this.#counts.packets++;
     this.#counts.bytes += msg.length;
     this.#lastAt = now;

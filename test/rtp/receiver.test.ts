@@ -160,6 +160,16 @@ describe('RtpReceiver: hostile input is counted and dropped', () => {
     expect(r.stats).toMatchObject({ packets: 2, foreignSource: 1 });
   });
 
+  it('with no expected source, latches no port either: one stream may arrive from several ports', async () => {
+    const { r, port } = await receiver();
+    const first = await sender();
+    const other = await sender();
+    await sendAll(first, port, [g711(1, 7, ULAW_SILENCE)]);
+    await sendAll(other, port, [g711(2, 7, ULAW_SILENCE)]);
+    await sendAll(first, port, [g711(3, 7, ULAW_SILENCE)]);
+    expect(r.stats).toMatchObject({ packets: 3, foreignSource: 0 });
+  });
+
   it('counts a wrong payload type and drops it (its slot plays as silence, not as a loss)', async () => {
     const { r, port, heard } = await receiver();
     await sendAll(await sender(), port, [g711(1, 7, ULAW_LOUD), g711(2, 7, ULAW_LOUD, 18), g711(3, 7, ULAW_LOUD, 96), g711(4, 7, ULAW_LOUD)]);
