@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { RtpHeader, RtpPacket } from 'werift-rtp';
 import { encodeAlaw, encodeUlaw } from '../audio/g711.js';
+import { mulberry32 } from './prng.js';
 
 /**
  * Streams audio as RTP the way Asterisk's externalMedia does (shared/asterisk/README.md): 20 ms packets,
@@ -181,15 +182,4 @@ export class RtpPacer {
       if (s.stream.done) this.#streams.delete(s);
     }
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

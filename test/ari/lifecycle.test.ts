@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../../src/inference/engine.js';
+import { mulberry32 } from '../../src/sim/prng.js';
 import { MODEL } from '../helpers/paths.js';
 import { until, world, type World } from './helpers.js';
-
-/** A seeded generator, so a failing run can be replayed. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 /**
  * 200 calls hanging up at random moments (many while their tap is still being built), with taps that
@@ -27,7 +22,7 @@ describe('call lifecycle under churn', () => {
   });
 
   it('200 calls, random hang-ups, half-built taps and a websocket drop: zero leftovers, the port pool full again', async () => {
-    const random = lcg(20261125);
+    const random = mulberry32(20261125); // seeded: a failing run can be replayed
     w = await world({ engine, ports: [47000, 47299], sim: { maxExternalMedia: 60, restLatencyMs: 2 }, ari: { tapHealthMs: 400, tapRetries: 1 } });
     w.sim.setSilentTaps(15);
     const placed: Promise<void>[] = [];

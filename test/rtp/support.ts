@@ -3,6 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ASTERISK } from '../helpers/paths.js';
+import { mulberry32 } from '../../src/sim/prng.js';
 
 export interface RtpFields {
   version?: number;
@@ -49,17 +50,8 @@ export function buildRtp(f: RtpFields = {}): Buffer {
   return b;
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: the simulator's own. */
+export const prng = mulberry32;
 
 /** ITU-T G.711 mu-law expansion (the classic Sun reference), scaled to [-1, 1). */
 export function ulawRef(code: number): number {
