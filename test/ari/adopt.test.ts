@@ -1,10 +1,8 @@
 import ari from 'ari-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ownArgs, ownId } from '../../src/ari/ids.js';
-import { InferenceEngine } from '../../src/inference/engine.js';
 import { AriSimulator } from '../../src/sim/ari/index.js';
-import { MODEL } from '../helpers/paths.js';
-import { until, world, type World } from './helpers.js';
+import { until, useAriWorlds, type World } from './helpers.js';
 
 /**
  * ser-ari itself restarts (crash, deploy) while calls are up: what the previous run left on Asterisk
@@ -12,18 +10,8 @@ import { until, world, type World } from './helpers.js';
  * (externalMedia and bridge stay on Asterisk until deleted) are removed.
  */
 describe('reconcile after ser-ari restarts', () => {
-  let engine: InferenceEngine;
+  const fixture = useAriWorlds();
   let w: World | null = null;
-  beforeAll(async () => {
-    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
-  });
-  afterEach(async () => {
-    await w?.close();
-    w = null;
-  });
-  afterAll(async () => {
-    await engine.close();
-  });
 
   it('re-adopts a caller still up and removes the orphans of one that hung up', async () => {
     const sim = await AriSimulator.start();
@@ -53,7 +41,7 @@ describe('reconcile after ser-ari restarts', () => {
     await until(() => sim.channels().filter((c) => c.kind === 'snoop').length === 1, 5000, 'snoop of the hung-up caller gone');
 
     // The new run on the same Asterisk.
-    w = await world({ engine, ports: [46300, 46319], existingSim: sim });
+    w = await fixture.world({ ports: [46300, 46319], existingSim: sim });
     await until(() => w!.taps(alive).some((t) => t.state === 'tapped'), 10_000, 'alive caller re-tapped');
     expect(w.registry.get(alive)).toMatchObject({ mode: 'monitor', inStasis: false, tapped: true });
     expect(w.registry.get(gone)).toBeUndefined();

@@ -1,27 +1,15 @@
 import ari from 'ari-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EmotionUpdate } from '../../src/emotion/tracker.js';
-import { InferenceEngine } from '../../src/inference/engine.js';
-import { HAVE_CREMA_D, MODEL, testActorSpeech } from '../helpers/paths.js';
-import { until, world, type World } from './helpers.js';
+import { HAVE_CREMA_D, testActorSpeech } from '../helpers/paths.js';
+import { until, useAriWorlds, type World } from './helpers.js';
 
 describe('ARI app against the simulator', () => {
-  let engine: InferenceEngine;
+  const fixture = useAriWorlds();
   let w: World | null = null;
-  beforeAll(async () => {
-    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
-  });
-  afterEach(async (ctx) => {
-    if (process.env.SER_TEST_DEBUG && ctx.task.result?.state === 'fail') console.log(w?.logs.join(''));
-    await w?.close();
-    w = null;
-  });
-  afterAll(async () => {
-    await engine.close();
-  });
 
   it.skipIf(!HAVE_CREMA_D)('monitor: taps the caller, returns it to the dialplan, the model scores its speech over RTP; hang-up releases everything', async () => {
-    w = await world({ engine, ports: [46100, 46119] });
+    w = await fixture.world({ ports: [46100, 46119] });
     const emotions: EmotionUpdate[] = [];
     w.audioPath.on('emotion', (u) => emotions.push(u));
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'], audio: testActorSpeech('ANG', 3), number: '5551234', name: 'Angry Caller' });
@@ -49,7 +37,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it("pins each tap's RTP to the address and port Asterisk reports for its externalMedia channel: other senders are counted, not heard", async () => {
-    w = await world({ engine, ports: [46120, 46129] });
+    w = await fixture.world({ ports: [46120, 46129] });
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'], audio: new Float32Array(8000).fill(0.1), loop: true });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
     const port = w.audioPath.portOf(callId)!;
@@ -67,7 +55,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('a silent tap is torn down and rebuilt, and the call ends up tapped', async () => {
-    w = await world({ engine, ports: [46120, 46139] });
+    w = await fixture.world({ ports: [46120, 46139] });
     w.sim.setSilentTaps(1);
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
@@ -83,7 +71,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('a permanently silent tap gives up after ari.tapRetries rebuilds with an untapped event, leaving nothing behind', async () => {
-    w = await world({ engine, ports: [46140, 46159], ari: { tapRetries: 2, tapHealthMs: 500 } });
+    w = await fixture.world({ ports: [46140, 46159], ari: { tapRetries: 2, tapHealthMs: 500 } });
     w.sim.setSilentTaps(100);
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(callId).some((t) => t.state === 'untapped'), 15_000, 'untapped');
@@ -101,7 +89,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('with the RTP port pool exhausted a new call goes untapped with a warning, and nothing leaks', async () => {
-    w = await world({ engine, ports: [46160, 46160] });
+    w = await fixture.world({ ports: [46160, 46160] });
     const first = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(first).some((t) => t.state === 'tapped'), 10_000, 'first tapped');
     const second = await w.sim.placeCall({ stasisArgs: ['monitor'] });
@@ -118,7 +106,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it("when Asterisk cannot allocate the externalMedia channel (RTP range exhausted) the call goes untapped and the half-built tap is removed", async () => {
-    w = await world({ engine, ports: [46170, 46179], sim: { maxExternalMedia: 1 } });
+    w = await fixture.world({ ports: [46170, 46179], sim: { maxExternalMedia: 1 } });
     const first = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(first).some((t) => t.state === 'tapped'), 10_000, 'first tapped');
     const second = await w.sim.placeCall({ stasisArgs: ['monitor'] });
@@ -132,7 +120,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('decide: writes the verdict variables and returns the caller to the dialplan, then keeps it tapped', async () => {
-    w = await world({ engine, ports: [46180, 46189] });
+    w = await fixture.world({ ports: [46180, 46189] });
     const callId = await w.sim.placeCall({ stasisArgs: ['decide'] });
     await until(() => w!.sim.channel(callId)?.inStasis === false, 5000, 'returned');
     expect(w.sim.channel(callId)!.leftStasisWith).toMatchObject({ SER_EMOTION: 'unknown', SER_NEGATIVITY: '0.00', SER_ESCALATE: '0', QUEUE_PRIO: '0' });
@@ -142,7 +130,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('queue mode without a built-in queue taps the caller and hands it back to the dialplan', async () => {
-    w = await world({ engine, ports: [46190, 46199] });
+    w = await fixture.world({ ports: [46190, 46199] });
     const callId = await w.sim.placeCall({ stasisArgs: ['queue', 'support'] });
     await until(() => w!.sim.channel(callId)?.inStasis === false, 5000, 'returned').catch((e) => { console.log(w!.logs.join(''), w!.sim.channel(callId)); throw e; });
     expect(w.registry.get(callId)).toMatchObject({ mode: 'queue', queue: 'support' });
@@ -152,8 +140,7 @@ describe('ARI app against the simulator', () => {
   it('queue mode hands the tapped caller to the queue handler, which owns it until it ends', async () => {
     const admitted: string[] = [];
     const ended: string[] = [];
-    w = await world({
-      engine,
+    w = await fixture.world({
       ports: [46200, 46209],
       queueHandler: {
         admit: async ({ callId, channel, queue }) => {
@@ -176,8 +163,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('stop() (SIGTERM) releases every tap, returns callers in Stasis to the dialplan and hangs none up', async () => {
-    w = await world({
-      engine,
+    w = await fixture.world({
       ports: [46210, 46229],
       queueHandler: { admit: async () => undefined, onCallEnded: () => undefined },
     });
@@ -195,7 +181,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('a StasisStart that arrives before the HTTP response of the snoop is handled (slow REST)', async () => {
-    w = await world({ engine, ports: [46230, 46239], sim: { restLatencyMs: 40 } });
+    w = await fixture.world({ ports: [46230, 46239], sim: { restLatencyMs: 40 } });
     const stasisBeforeResponse: string[] = [];
     const pending = new Set<string>();
     w.sim.on('event', (_app, e) => {
@@ -214,7 +200,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('a websocket drop: reconnects, reconciles, the tap keeps running and a hang-up missed meanwhile is caught', async () => {
-    w = await world({ engine, ports: [46240, 46259] });
+    w = await fixture.world({ ports: [46240, 46259] });
     const kept = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     const missed = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => [kept, missed].every((id) => w!.taps(id).some((t) => t.state === 'tapped')), 10_000, 'tapped');
@@ -232,7 +218,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('an Asterisk restart: reconnects, ends the calls that vanished, releases their ports, and taps new calls', async () => {
-    w = await world({ engine, ports: [46260, 46279] });
+    w = await fixture.world({ ports: [46260, 46279] });
     const old = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(old).some((t) => t.state === 'tapped'), 10_000, 'tapped');
     await w.sim.restart(300);
@@ -246,7 +232,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('a tap that loses its externalMedia channel while the caller is up is rebuilt', async () => {
-    w = await world({ engine, ports: [46280, 46289] });
+    w = await fixture.world({ ports: [46280, 46289] });
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
     const em = w.sim.channels().find((c) => c.kind === 'external')!;
@@ -263,7 +249,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it('decide returns the caller even when Asterisk is too slow to confirm the variables within the budget', async () => {
-    w = await world({ engine, ports: [46290, 46299], sim: { restLatencyMs: 150 }, ari: { decideBudgetMs: 50 } });
+    w = await fixture.world({ ports: [46290, 46299], sim: { restLatencyMs: 150 }, ari: { decideBudgetMs: 50 } });
     const callId = await w.sim.placeCall({ stasisArgs: ['decide'] });
     await until(() => w!.sim.channel(callId)?.inStasis === false, 5000, 'returned');
     expect(w.logs.join('')).toContain('decision variables not confirmed within the budget');
@@ -271,7 +257,7 @@ describe('ARI app against the simulator', () => {
   });
 
   it.skipIf(!HAVE_CREMA_D)('monitor then decide: the decision point gets the current verdict and the priority the rules asked for meanwhile', async () => {
-    w = await world({ engine, ports: [46600, 46609] });
+    w = await fixture.world({ ports: [46600, 46609] });
     const emotions: EmotionUpdate[] = [];
     w.audioPath.on('emotion', (u) => emotions.push(u));
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'], audio: testActorSpeech('ANG', 3, 1) });
@@ -281,7 +267,7 @@ describe('ARI app against the simulator', () => {
     w.sim.runDialplan(callId, 'Stasis(ser,decide)', 'Queue(support)');
     await until(() => w!.sim.channel(callId)?.dialplanApp === 'Queue', 5000, 'queued in app_queue');
     const vars = w.sim.channel(callId)!.leftStasisWith!;
-    expect(engine.labels).toContain(vars.SER_EMOTION);
+    expect(fixture.engine().labels).toContain(vars.SER_EMOTION);
     const negativity = Number(vars.SER_NEGATIVITY);
     expect(negativity).toBeGreaterThan(0);
     expect(vars.SER_ESCALATE).toBe(negativity >= 0.7 ? '1' : '0');

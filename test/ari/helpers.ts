@@ -1,15 +1,17 @@
 import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startAriApp, type AriAppHandle } from '../../src/ari/index.js';
 import type { QueueHandler } from '../../src/ari/queue-handler.js';
 import { CallRegistry } from '../../src/calls/registry.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { EventBus } from '../../src/events/bus.js';
 import type { SerEvent, TapEvent } from '../../src/events/types.js';
-import type { InferenceEngine } from '../../src/inference/engine.js';
+import { InferenceEngine } from '../../src/inference/engine.js';
 import { createLogger } from '../../src/log/logger.js';
 import { AudioPath } from '../../src/pipeline/audio-path.js';
 import { PortPool } from '../../src/rtp/port-pool.js';
 import { AriSimulator, type AriSimulatorOptions } from '../../src/sim/ari/index.js';
+import { MODEL } from '../helpers/paths.js';
 
 export async function until(check: () => boolean, ms = 15_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
@@ -105,6 +107,36 @@ export async function world(opts: WorldOptions): Promise<World> {
       await app.stop();
       await audioPath.close();
       await sim.stop();
+    },
+  };
+}
+
+/**
+ * The fixture of a test file that runs the ARI app against the simulator: one real inference engine
+ * for the file, and `world()` for each test, closed after it (its logs printed on failure with
+ * SER_TEST_DEBUG=1).
+ */
+export function useAriWorlds(): { engine: () => InferenceEngine; world: (opts: Omit<WorldOptions, 'engine'>) => Promise<World> } {
+  let engine: InferenceEngine;
+  let opened: World[] = [];
+  beforeAll(async () => {
+    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
+  });
+  afterEach(async (ctx) => {
+    if (process.env.SER_TEST_DEBUG && ctx.task.result?.state === 'fail') for (const w of opened) console.log(w.logs.join(''));
+    const closing = opened;
+    opened = [];
+    for (const w of closing) await w.close();
+  });
+  afterAll(async () => {
+    await engine.close();
+  });
+  return {
+    engine: () => engine,
+    async world(opts) {
+      const w = await world({ ...opts, engine });
+      opened.push(w);
+      return w;
     },
   };
 }

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine } from '../../src/inference/engine.js';
+import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/sim/prng.js';
-import { MODEL } from '../helpers/paths.js';
-import { until, world, type World } from './helpers.js';
+import { until, useAriWorlds } from './helpers.js';
 
 /**
  * 200 calls hanging up at random moments (many while their tap is still being built), with taps that
@@ -11,19 +9,11 @@ import { until, world, type World } from './helpers.js';
  * simulator and every RTP port is back in the pool.
  */
 describe('call lifecycle under churn', () => {
-  let engine: InferenceEngine;
-  let w: World | null = null;
-  beforeAll(async () => {
-    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
-  });
-  afterAll(async () => {
-    await w?.close();
-    await engine.close();
-  });
+  const fixture = useAriWorlds();
 
   it('200 calls, random hang-ups, half-built taps and a websocket drop: zero leftovers, the port pool full again', async () => {
     const random = mulberry32(20261125); // seeded: a failing run can be replayed
-    w = await world({ engine, ports: [47000, 47299], sim: { maxExternalMedia: 60, restLatencyMs: 2 }, ari: { tapHealthMs: 400, tapRetries: 1 } });
+    const w = await fixture.world({ ports: [47000, 47299], sim: { maxExternalMedia: 60, restLatencyMs: 2 }, ari: { tapHealthMs: 400, tapRetries: 1 } });
     w.sim.setSilentTaps(15);
     const placed: Promise<void>[] = [];
     const hangups: Promise<void>[] = [];

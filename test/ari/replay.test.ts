@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceEngine } from '../../src/inference/engine.js';
-import { ASTERISK, MODEL } from '../helpers/paths.js';
-import { until, world, type World } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ASTERISK } from '../helpers/paths.js';
+import { until, useAriWorlds, type World } from './helpers.js';
 
 interface Request {
   method: string;
@@ -41,18 +40,8 @@ function isSubsequence(needle: string[], hay: string[]): boolean {
  * its own). The DELETE of the externalMedia channel is matched by id in the app's requests below.
  */
 describe('the app replays the recorded tap scenarios against the simulator', () => {
-  let engine: InferenceEngine;
+  const fixture = useAriWorlds();
   let w: World | null = null;
-  beforeAll(async () => {
-    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
-  });
-  afterEach(async () => {
-    await w?.close();
-    w = null;
-  });
-  afterAll(async () => {
-    await engine.close();
-  });
 
   const cases = [
     { file: '08-pjsip-inbound-snoop-in-ulaw.json', format: 'ulaw', note: 'inbound PJSIP call from the dialplan, spy=in, ulaw' },
@@ -63,7 +52,7 @@ describe('the app replays the recorded tap scenarios against the simulator', () 
     it(`${c.file}: ${c.note}`, async () => {
       const recorded = recordedTap(c.file);
       expect(recorded).toEqual(['snoop spy=in', `externalMedia format=${c.format}`, 'createBridge type=mixing', 'addChannel members=2', 'deleteBridge']);
-      w = await world({ engine, ports: [46300, 46309], ari: { tapFormat: c.format } });
+      w = await fixture.world({ ports: [46300, 46309], ari: { tapFormat: c.format } });
       const requests: Request[] = [];
       w.sim.on('rest', (r) => requests.push(r));
       const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
@@ -85,7 +74,7 @@ describe('the app replays the recorded tap scenarios against the simulator', () 
   it('02-dialplan-stasis-snoop-both-slin16-hangup.json: the same requests with tapFormat slin16, but spy=in by design', async () => {
     // The recording tapped spy=both (caller + what is played to it); ser-ari scores the caller's voice only.
     const recorded = recordedTap('02-dialplan-stasis-snoop-both-slin16-hangup.json').map((o) => o.replace('spy=both', 'spy=in'));
-    w = await world({ engine, ports: [46310, 46319], ari: { tapFormat: 'slin16' } });
+    w = await fixture.world({ ports: [46310, 46319], ari: { tapFormat: 'slin16' } });
     const requests: Request[] = [];
     w.sim.on('rest', (r) => requests.push(r));
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });

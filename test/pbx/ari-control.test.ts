@@ -1,25 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QueueHandler } from '../../src/ari/queue-handler.js';
-import { InferenceEngine } from '../../src/inference/engine.js';
-import { MODEL } from '../helpers/paths.js';
-import { until, world, type World } from '../ari/helpers.js';
+import { until, useAriWorlds, type World } from '../ari/helpers.js';
 
 /** A queue that takes callers and keeps them in Stasis (what the built-in queue does while they wait). */
 const holdingQueue: QueueHandler = { admit: async () => undefined, onCallEnded: () => undefined };
 
 describe('AriCallControl against the simulator', () => {
-  let engine: InferenceEngine;
+  const fixture = useAriWorlds();
   let w: World | null = null;
-  beforeAll(async () => {
-    engine = await InferenceEngine.open({ modelPath: MODEL, workers: 1, maxBatch: 8, maxWaitMs: 5 });
-  });
-  afterEach(async () => {
-    await w?.close();
-    w = null;
-  });
-  afterAll(async () => {
-    await engine.close();
-  });
 
   async function queuedCaller(): Promise<string> {
     const callId = await w!.sim.placeCall({ stasisArgs: ['queue', 'support'], number: '5550100', name: 'Queued' });
@@ -28,14 +16,14 @@ describe('AriCallControl against the simulator', () => {
   }
 
   it('setVariables writes channel variables while the caller is in Stasis', async () => {
-    w = await world({ engine, ports: [46500, 46509], queueHandler: holdingQueue });
+    w = await fixture.world({ ports: [46500, 46509], queueHandler: holdingQueue });
     const callId = await queuedCaller();
     expect(await w.app.control.setVariables(callId, { SER_EMOTION: 'ANG', QUEUE_PRIO: '7' })).toEqual({ ok: true });
     expect(w.sim.channel(callId)!.variables).toMatchObject({ SER_EMOTION: 'ANG', QUEUE_PRIO: '7' });
   });
 
   it('outside Stasis: variables and priority are kept for the decision point while in the menu, refused with 409 once queued', async () => {
-    w = await world({ engine, ports: [46510, 46519] });
+    w = await fixture.world({ ports: [46510, 46519] });
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.registry.get(callId)?.inStasis === false, 5000, 'returned');
     expect(await w.app.control.setPriority(callId, { add: 5 })).toEqual({ ok: true });
@@ -49,7 +37,7 @@ describe('AriCallControl against the simulator', () => {
   });
 
   it('outside Stasis in the menu: a dialplan transfer waits for the next decision point, then moves the caller there', async () => {
-    w = await world({ engine, ports: [46580, 46589] });
+    w = await fixture.world({ ports: [46580, 46589] });
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.registry.get(callId)?.inStasis === false, 5000, 'returned');
     expect(await w.app.control.transfer(callId, { context: 'ser-escalate', extension: 'agent' })).toEqual({ ok: true });
@@ -66,7 +54,7 @@ describe('AriCallControl against the simulator', () => {
 
   it('setPriority goes to the built-in queue when the caller waits in it', async () => {
     const asked: Array<[string, unknown]> = [];
-    w = await world({ engine, ports: [46520, 46529], queueHandler: holdingQueue });
+    w = await fixture.world({ ports: [46520, 46529], queueHandler: holdingQueue });
     const callId = await queuedCaller();
     const { AriCallControl } = await import('../../src/pbx/ari-control.js');
     const control = new AriCallControl(w.app.app, {
@@ -80,7 +68,7 @@ describe('AriCallControl against the simulator', () => {
   });
 
   it('hangup ends the call with the cause, and hanging up again is not an error', async () => {
-    w = await world({ engine, ports: [46530, 46539] });
+    w = await fixture.world({ ports: [46530, 46539] });
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
     w.bus.publish({ type: 'action', callId, actionId: 'a1', rule: 'abuse', kind: 'hangup', params: { cause: 'normal' }, outcome: 'executed', reason: null, dueAt: null, shadow: false, evidence: [] });
@@ -93,7 +81,7 @@ describe('AriCallControl against the simulator', () => {
   });
 
   it('play outside Stasis whispers through a snoop that is removed after the prompt', async () => {
-    w = await world({ engine, ports: [46540, 46549], sim: { soundDurationMs: 300 } });
+    w = await fixture.world({ ports: [46540, 46549], sim: { soundDurationMs: 300 } });
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
     const whisper: string[] = [];
@@ -107,7 +95,7 @@ describe('AriCallControl against the simulator', () => {
   });
 
   it('transfer to an agent originates it, bridges it with the caller, and the caller hanging up releases the agent too', async () => {
-    w = await world({ engine, ports: [46550, 46559], queueHandler: holdingQueue, ari: { agentTap: true } });
+    w = await fixture.world({ ports: [46550, 46559], queueHandler: holdingQueue, ari: { agentTap: true } });
     w.sim.addAgent({ endpoint: 'PJSIP/1001', behaviour: 'answer', answerAfterMs: 50 });
     const callId = await queuedCaller();
     expect(await w.app.control.transfer(callId, { agent: 'PJSIP/1001' })).toEqual({ ok: true });
@@ -127,7 +115,7 @@ describe('AriCallControl against the simulator', () => {
   });
 
   it('transfer to an agent who does not answer fails as a result, leaving nothing behind and the caller where it was', async () => {
-    w = await world({ engine, ports: [46560, 46569], queueHandler: holdingQueue, ari: { agentAnswerTimeoutMs: 1000 } });
+    w = await fixture.world({ ports: [46560, 46569], queueHandler: holdingQueue, ari: { agentAnswerTimeoutMs: 1000 } });
     w.sim.addAgent({ endpoint: 'PJSIP/1002', behaviour: 'busy' });
     const callId = await queuedCaller();
     const res = await w.app.control.transfer(callId, { agent: 'PJSIP/1002' });
@@ -139,7 +127,7 @@ describe('AriCallControl against the simulator', () => {
   });
 
   it('transfer to a queue continues the caller to the transfer context; outside Stasis it is refused with 409', async () => {
-    w = await world({ engine, ports: [46570, 46579], queueHandler: holdingQueue });
+    w = await fixture.world({ ports: [46570, 46579], queueHandler: holdingQueue });
     const callId = await queuedCaller();
     expect(await w.app.control.transfer(callId, { queue: 'vip' })).toEqual({ ok: true });
     expect(w.sim.channel(callId)).toMatchObject({ inStasis: false, hungUp: false });
