@@ -52,23 +52,15 @@ const SCRIPTS: Record<DemoMood, VoiceScript> = {
 export async function synthesizeCaller(mood: DemoMood): Promise<Float32Array> {
   const { default: ESpeakNg } = await import('espeak-ng');
   const s = SCRIPTS[mood];
-  const parts: Float32Array[] = [];
-  for (const line of s.lines) {
-    const espeak = await ESpeakNg({
-      arguments: ['-w', 'out.wav', '-v', 'en-us', '-s', String(s.speed), '-p', String(s.pitch), '-a', String(s.amplitude), line],
-    });
-    const wav = parseWav(espeak.FS.readFile('out.wav'));
-    const speech = resampleTo8k(wav.channels[0]!, wav.sampleRate);
-    // espeak's loudest setting clips, and the resampler's filter overshoots a clipped edge a little
-    for (let i = 0; i < speech.length; i++) speech[i] = Math.max(-1, Math.min(1, speech[i]!));
-    parts.push(speech);
-    parts.push(new Float32Array(4000)); // half a second between sentences
-  }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
+  // One run for the whole script: espeak pauses between sentences itself.
+  const espeak = await ESpeakNg({
+    arguments: ['-w', 'out.wav', '-v', 'en-us', '-s', String(s.speed), '-p', String(s.pitch), '-a', String(s.amplitude), s.lines.join(' ')],
+  });
+  const wav = parseWav(espeak.FS.readFile('out.wav'));
+  const speech = resampleTo8k(wav.channels[0]!, wav.sampleRate);
+  // half a second of silence before the script starts again (the demo loops it)
+  const out = new Float32Array(speech.length + 4000);
+  // espeak's loudest setting clips, and the resampler's filter overshoots a clipped edge a little
+  for (let i = 0; i < speech.length; i++) out[i] = Math.max(-1, Math.min(1, speech[i]!));
   return out;
 }
