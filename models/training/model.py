@@ -25,21 +25,25 @@ F_MAX = 3900.0
 
 
 class LogMel(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, n_fft: int = N_FFT) -> None:
         super().__init__()
-        n = torch.arange(N_FFT, dtype=torch.float64)
-        window = 0.5 - 0.5 * torch.cos(2 * math.pi * n / N_FFT)  # periodic Hann
-        k = torch.arange(N_FFT // 2 + 1, dtype=torch.float64)[:, None]
-        phase = 2 * math.pi * k * n[None, :] / N_FFT
-        kernel = torch.cat([torch.cos(phase) * window, -torch.sin(phase) * window])  # [2F, N_FFT]
-        self.register_buffer("dft", kernel.float()[:, None, :])
-        fb = torchaudio.functional.melscale_fbanks(N_FFT // 2 + 1, F_MIN, F_MAX, N_MELS, SAMPLE_RATE,
+        self.n_fft = n_fft
+        n = torch.arange(n_fft, dtype=torch.float64)
+        window = 0.5 - 0.5 * torch.cos(2 * math.pi * n / n_fft)  # periodic Hann
+        # Only the bins the mel bands use: above F_MAX the filters are zero.
+        fb = torchaudio.functional.melscale_fbanks(n_fft // 2 + 1, F_MIN, F_MAX, N_MELS, SAMPLE_RATE,
                                                    norm="slaney", mel_scale="slaney")
-        self.register_buffer("mel", fb.T.contiguous())  # [M, F]
+        used = int(fb.sum(dim=1).nonzero().max()) + 1
+        k = torch.arange(used, dtype=torch.float64)[:, None]
+        phase = 2 * math.pi * k * n[None, :] / n_fft
+        kernel = torch.cat([torch.cos(phase) * window, -torch.sin(phase) * window])  # [2F, n_fft]
+        self.register_buffer("dft", kernel.float()[:, None, :])
+        self.register_buffer("mel", fb[:used].T.contiguous())  # [M, F]
+        self.bins = used
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         spec = F.conv1d(audio[:, None, :], self.dft, stride=HOP)  # [N, 2F, frames]
-        nf = N_FFT // 2 + 1
+        nf = self.bins
         power = spec[:, :nf] ** 2 + spec[:, nf:] ** 2
         mel = torch.matmul(self.mel, power)  # [N, M, frames]
         logmel = torch.log(mel + 1e-6)
@@ -78,20 +82,32 @@ class AttentiveStatsPool(nn.Module):
         return torch.cat([mean, torch.sqrt(var.clamp(min=1e-5))], dim=1)
 
 
+def utterance_normalised(logmel: torch.Tensor) -> torch.Tensor:
+    """Each band minus its mean over the speech frames (frames within about 20 dB of the loudest):
+    the long-term spectrum of this voice and this line, which is who is talking, not how."""
+    level = logmel.mean(dim=1, keepdim=True)  # [N, 1, T], the loudest frame near 0 (LogMel)
+    w = torch.sigmoid(2.0 * (level + 5.0))
+    mean = (logmel * w).sum(dim=2, keepdim=True) / w.sum(dim=2, keepdim=True).clamp(min=1e-3)
+    return logmel - mean
+
+
 class EmotionNet(nn.Module):
     """Log-mel features in, logits out. `features` is separate so training can augment in between."""
 
     def __init__(self, n_classes: int = 6, ch: int = 128, dropout: float = 0.2,
-                 stem: tuple[int, ...] = (16, 32, 32)) -> None:
+                 stem: tuple[int, ...] = (16, 32, 32), n_fft: int = N_FFT, cmn: bool = False,
+                 dilations: tuple[int, ...] = (1, 2, 3)) -> None:
         super().__init__()
-        self.logmel = LogMel()
-        self.input_norm = nn.BatchNorm2d(1)
+        self.logmel = LogMel(n_fft)
+        self.cmn = cmn
+        inputs = 2 if cmn else 1
+        self.input_norm = nn.BatchNorm2d(inputs)
         # The last three stem convs each halve the mel axis (64 -> 8), the middle one of them also time.
         strides = [(1, 1)] * (len(stem) - 3) + [(2, 1), (2, 2), (2, 1)]
-        chans = (1,) + tuple(stem)
+        chans = (inputs,) + tuple(stem)
         self.stem = nn.Sequential(*(conv_bn(chans[i], chans[i + 1], strides[i]) for i in range(len(stem))))
         self.proj = nn.Sequential(nn.Conv1d(stem[-1] * (N_MELS // 8), ch, 1, bias=False), nn.BatchNorm1d(ch), nn.ReLU())
-        self.blocks = nn.Sequential(*(ResBlock1d(ch, d, dropout) for d in (1, 2, 3)))
+        self.blocks = nn.Sequential(*(ResBlock1d(ch, d, dropout) for d in dilations))
         self.pool = AttentiveStatsPool(ch)
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * ch, n_classes))
 
@@ -99,7 +115,10 @@ class EmotionNet(nn.Module):
         return self.logmel(audio)
 
     def classify(self, logmel: torch.Tensor) -> torch.Tensor:
-        x = self.stem(self.input_norm(logmel[:, None]))  # [N, C, M/8, T/2]
+        x = logmel[:, None]
+        if self.cmn:
+            x = torch.cat([x, utterance_normalised(logmel)[:, None]], dim=1)
+        x = self.stem(self.input_norm(x))  # [N, C, M/8, T/2]
         x = x.flatten(1, 2)
         x = self.blocks(self.proj(x))
         return self.head(self.pool(x))

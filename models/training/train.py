@@ -43,6 +43,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--stem", default="16,32,32", help="2-D stem channels; the last three convs are strided")
     p.add_argument("--ch", type=int, default=128, help="channels of the 1-D trunk")
     p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--n-fft", type=int, default=256, help="STFT window (samples at 8 kHz); hop stays 10 ms")
+    p.add_argument("--cmn", action="store_true",
+                   help="add a second input channel: the log-mel minus its per-band mean over the clip's speech")
+    p.add_argument("--dilations", default="1,2,3", help="dilations of the 1-D residual blocks, one block each")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="keep an exponential moving average of the weights with this per-step decay (0: off) and "
+                        "select and ship the averaged network")
     p.add_argument("--mixup", type=float, default=0.5, help="probability of mixup per batch")
     p.add_argument("--calibration", choices=("temperature", "nll", "balanced"), default="temperature",
                    help="temperature: one temperature by validation likelihood, decisions unchanged; nll: temperature + "
@@ -106,9 +113,13 @@ def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: 
     """One network from scratch; returns it with the weights of its best validation epoch."""
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
-    stem = tuple(int(c) for c in args.stem.split(","))
-    net = EmotionNet(len(LABELS), ch=args.ch, dropout=args.dropout, stem=stem)
+    net = build_net(vars(args))
     log(f"parameters {sum(p.numel() for p in net.parameters())}")
+    ema = None
+    if args.ema > 0:
+        decay = args.ema
+        ema = torch.optim.swa_utils.AveragedModel(
+            net, avg_fn=lambda avg, new, n: decay * avg + (1 - decay) * new, use_buffers=True)
     n_train = len(batcher.labels)
     steps_per_epoch = 5 if args.smoke else n_train // args.batch
     epochs = 1 if args.smoke else args.epochs
@@ -138,13 +149,19 @@ def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: 
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(net)
             loss_sum += float(loss) * len(idx)
             n += len(idx)
-        val_acc = float((logits_of(net, val_waves).argmax(1).numpy() == y_val).mean())
-        history.append({"epoch": epoch + 1, "trainLoss": loss_sum / n, "valAccuracy": val_acc, "seconds": time.time() - t0})
-        log(f"epoch {epoch + 1}/{epochs} loss {loss_sum / n:.4f} val acc {val_acc:.4f} ({time.time() - t0:.0f} s)")
+        raw_acc = float((logits_of(net, val_waves).argmax(1).numpy() == y_val).mean())
+        chosen = net if ema is None else ema.module
+        val_acc = raw_acc if ema is None else float((logits_of(chosen, val_waves).argmax(1).numpy() == y_val).mean())
+        history.append({"epoch": epoch + 1, "trainLoss": loss_sum / n, "valAccuracy": val_acc, "seconds": time.time() - t0}
+                       | ({} if ema is None else {"valAccuracyRaw": raw_acc}))
+        log(f"epoch {epoch + 1}/{epochs} loss {loss_sum / n:.4f} val acc {val_acc:.4f}"
+            + ("" if ema is None else f" (raw weights {raw_acc:.4f})") + f" ({time.time() - t0:.0f} s)")
         if val_acc > best[0]:
-            best = (val_acc, epoch + 1, copy.deepcopy(net.state_dict()))
+            best = (val_acc, epoch + 1, copy.deepcopy(chosen.state_dict()))
     net.load_state_dict(best[2])
     return net.eval(), best[:2], history
 
@@ -256,18 +273,26 @@ def balanced_bias(logits: torch.Tensor, labels: torch.Tensor, rounds: int = 4) -
     return bias - bias.mean()
 
 
-def load_members(args, path: Path) -> tuple[list[EmotionNet], list[dict]]:
+def build_net(a: dict) -> EmotionNet:
+    """The network an args dict (this run's or a saved run's) describes; older runs lack the newer keys."""
+    return EmotionNet(len(LABELS), ch=a["ch"], dropout=a["dropout"], stem=tuple(int(c) for c in a["stem"].split(",")),
+                      n_fft=a.get("n_fft", 256), cmn=a.get("cmn", False),
+                      dilations=tuple(int(d) for d in a.get("dilations", "1,2,3").split(",")))
+
+
+def load_members(args, path: Path) -> tuple[list[EmotionNet], list[dict], dict]:
     saved = torch.load(path)
     a = saved["args"]
-    stem = tuple(int(c) for c in a["stem"].split(","))
     members = []
     for state in saved["members"]:
-        net = EmotionNet(len(LABELS), ch=a["ch"], dropout=a["dropout"], stem=stem)
-        net.load_state_dict(state)
+        net = build_net(a)
+        # The front-end has no learned weights; older runs stored its DFT for every bin, ours only the used ones.
+        fixed = {k: v for k, v in net.state_dict().items() if k.startswith("logmel.")}
+        net.load_state_dict({k: v for k, v in state.items() if not k.startswith("logmel.")} | fixed)
         members.append(net.eval())
     histories = saved.get("histories") or histories_from_log(args.history_log, len(members), a["seed"])
     log(f"loaded {len(members)} member(s) from {path}")
-    return members, histories
+    return members, histories, a
 
 
 def histories_from_log(log_path: str | None, n: int, seed: int) -> list[dict]:
@@ -338,8 +363,9 @@ def main() -> None:
     val_waves = [waves[i] for i in part["val"]]
     test_waves = [waves[i] for i in part["test"]]
 
+    arch = vars(args)
     if args.from_weights:
-        members, histories = load_members(args, Path(args.from_weights))
+        members, histories, arch = load_members(args, Path(args.from_weights))
     else:
         members, histories = [], []
         for k in range(args.members):
@@ -390,9 +416,7 @@ def main() -> None:
         "minSeconds": 0.5,
         "input": {"name": "audio", "type": "float32", "shape": ["batch", "samples"], "range": [-1, 1]},
         "output": {"name": "probs", "type": "float32", "shape": ["batch", len(LABELS)]},
-        "architecture": "fixed-weight Conv1d STFT (n_fft 256, hop 80) + 64 log-mel (60-3900 Hz), level-normalised; "
-                        f"3x3 Conv2d stem ({args.stem}, last three strided: 64 mel -> 8); 1-D trunk {args.ch} ch with "
-                        "3 dilated residual blocks; attentive statistics pooling; linear; softmax with a temperature and class bias fitted on the validation actors",
+        "architecture": describe(arch),
         "parameters": n_params,
         "fileBytes": onnx_path.stat().st_size,
         "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
@@ -406,7 +430,9 @@ def main() -> None:
         },
         "split": {p: split[p] for p in ("train", "val", "test")} | {"seed": split["seed"], "method": split["method"]},
         "training": {"seed": args.seed, "members": args.members, "epochs": epochs, "batch": args.batch, "lr": args.lr,
-                     "mixup": args.mixup, "dropout": args.dropout, "calibration": args.calibration, "stem": args.stem, "trunkChannels": args.ch,
+                     "mixup": args.mixup, "dropout": args.dropout, "calibration": args.calibration, "stem": arch["stem"], "trunkChannels": arch["ch"],
+                     "nFft": arch.get("n_fft", 256), "utteranceNormalisedChannel": arch.get("cmn", False),
+                     "dilations": arch.get("dilations", "1,2,3"), "ema": arch.get("ema", 0.0),
                      "cropSeconds": args.crop, "augmentationsOff": sorted(off), "members_history": histories,
                      "seconds": round(time.time() - started), "torch": torch.__version__},
         "metrics": {"test": test, "val": val, "testUncalibratedEce": uncal["ece"], "robustness": robustness,
@@ -417,6 +443,18 @@ def main() -> None:
     (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     (out / f"{name}.parity.json").write_text(json.dumps(parity) + "\n")
     log(f"wrote {onnx_path} ({card['fileBytes']} bytes) in {time.time() - started:.0f} s")
+
+
+def describe(a: dict) -> str:
+    n_fft = a.get("n_fft", 256)
+    dilations = a.get("dilations", "1,2,3")
+    inputs = ("two input channels: that log-mel and the same minus its per-band mean over the clip's speech frames; "
+              if a.get("cmn") else "")
+    return (f"fixed-weight Conv1d STFT (n_fft {n_fft}, hop 80) + 64 log-mel (60-3900 Hz), level-normalised; {inputs}"
+            f"3x3 Conv2d stem ({a['stem']}, last three strided: 64 mel -> 8); 1-D trunk {a['ch']} ch with "
+            f"{len(dilations.split(','))} dilated residual blocks (dilations {dilations}); attentive statistics pooling; "
+            "linear; softmax with a temperature and class bias fitted on the validation actors"
+            + (f"; weights: exponential moving average (decay {a['ema']} per step)" if a.get("ema") else ""))
 
 
 def export(model: torch.nn.Module, path: Path) -> None:
