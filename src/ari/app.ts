@@ -69,7 +69,7 @@ export class AriApp {
   readonly #live = new Set<string>();
   readonly #taps: TapBuilder;
   readonly #verdicts: VerdictBook;
-  readonly #events = new EventEmitter<{ event: [AriEvent] }>();
+  readonly #events = new EventEmitter<{ event: [AriEvent]; connected: [Client] }>();
   readonly #wired = new WeakSet<Client>();
   // Late updates of an ended call and agent-side streams are not verdicts of a live call.
   readonly #onEmotion = (u: EmotionUpdate): void => {
@@ -162,6 +162,15 @@ export class AriApp {
     };
   }
 
+  /**
+   * Runs on every (re)connect, with the ari-client instance that serves from now on, before any of its
+   * events is dispatched: whoever talks to Asterisk beside the app (the built-in queue) moves to it here.
+   */
+  onConnected(listener: (client: Client) => void): () => void {
+    this.#events.on('connected', listener);
+    return () => this.#events.off('connected', listener);
+  }
+
   /** Resolves with the first event that matches, or null after `timeoutMs` (or when the call ends, via signal). */
   waitForEvent(match: (e: AriEvent) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<AriEvent | null> {
     return new Promise((resolve) => {
@@ -241,6 +250,7 @@ export class AriApp {
         });
       }
     }
+    this.#events.emit('connected', client);
     this.#reconcile(client).catch((err: Error) => this.#log.error({ err: err.message }, 'reconcile failed; the next reconnect retries'));
   }
 

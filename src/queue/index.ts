@@ -23,8 +23,9 @@ export interface QueueService extends QueueHandler, QueuePriorityPort {
   /** Ends every queue (see PriorityQueue.stop) and stops listening to ARI. */
   stop(): Promise<void>;
   /**
-   * After an ARI reconnect with a new ari-client instance: requests and events go through it from now
-   * on (with a getter as `client`, this only makes the switch immediate instead of within 250 ms).
+   * On every ARI (re)connect (the app's onConnected): requests and events go through this ari-client
+   * instance from now on, and the start-up reads run again on it. With a getter as `client`, requests
+   * find a new instance by themselves; events only move here.
    */
   attach(client: Client): void;
   queue(name: string): PriorityQueue | undefined;
@@ -35,7 +36,7 @@ export interface QueueService extends QueueHandler, QueuePriorityPort {
 export interface CreateQueuesOptions {
   /**
    * The ari-client instance the ARI app uses, or a getter of the current one (`() => app.client`:
-   * null while disconnected; a new instance after a reconnect is picked up by itself), or any QueueAri.
+   * null while disconnected; call attach() on each connect so events follow it), or any QueueAri.
    */
   client: Client | QueueAri | (() => Client | null);
   /** The ARI app's live-object set (`() => app.live`), so it never removes our agent legs and bridges as orphans. */
@@ -93,11 +94,6 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
       }),
     );
   }
-  // With a getter, a new ari-client instance after a reconnect gets our listeners within 250 ms; events
-  // in that gap are missed (attach() from the app's connected hook closes it). Missed hang-ups of our
-  // agent legs are recovered: hanging up a leg that is gone (404) frees the agent.
-  const rewire = typeof source === 'function' ? setInterval(() => ari.refresh(), 250) : null;
-  rewire?.unref();
   const legs = new Set<string>();
   const unsubscribe = ari.onEvent((e: QueueAriEvent) => {
     if (e.type === 'StasisStart' && e.args[0] === 'ser-own' && e.args[1] === 'queue-agent') legs.add(e.channelId);
@@ -113,7 +109,6 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
     },
     async stop() {
       await Promise.allSettled([...queues.values()].map((q) => q.stop()));
-      if (rewire) clearInterval(rewire);
       unsubscribe();
     },
     attach(client) {

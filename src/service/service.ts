@@ -124,6 +124,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     });
     const ariHandle = ari;
     cleanups.push(() => ariHandle.stop());
+    // Registered before the first connect can complete (startAriApp returns at once).
+    if (queues) cleanups.push(ariHandle.app.onConnected((client) => queues.attach(client)));
     let reconnectsSeen = 0;
     const sampleAri = setInterval(() => {
       const h = ariHandle.health();

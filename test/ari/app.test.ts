@@ -205,9 +205,14 @@ describe('ARI app against the simulator', () => {
     const missed = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => [kept, missed].every((id) => w!.taps(id).some((t) => t.state === 'tapped')), 10_000, 'tapped');
     const before = w.leftovers();
+    const handedOver: unknown[] = [];
+    w.app.app.onConnected((client) => handedOver.push(client));
     w.sim.dropWebsockets();
     w.sim.hangup(missed); // while no websocket is connected: no events reach us
     await until(() => w!.app.health().reconnects >= 1 && w!.app.health().connected, 15_000, 'reconnected');
+    // the queue follows the app through this hook: once per reconnect, with the client serving now
+    expect(handedOver).toHaveLength(1);
+    expect(handedOver[0]).toBe(w.app.app.client);
     await until(() => w!.registry.size === 1, 10_000, 'missed hang-up reconciled');
     expect(w.registry.get(kept)).toMatchObject({ tapped: true });
     const after = w.leftovers();

@@ -47,6 +47,7 @@ describe('built-in queue behind the ARI app', () => {
       bus: w.bus,
       logger: createLogger('silent'),
     });
+    app.onConnected((client) => svc?.attach(client)); // as the service wires it
     await svc.start();
     return w;
   }

@@ -420,7 +420,7 @@ describe('PriorityQueue against the ARI simulator', () => {
     }
   });
 
-  it('with a client getter, the queue picks up a client that appears later and a new one after a reconnect', async () => {
+  it('with a client getter, the queue moves to the client it is attached to on each connect, the first and after a reconnect', async () => {
     const sim = await AriSimulator.start();
     sim.addAgent({ endpoint: 'PJSIP/1001', behaviour: 'offline' });
     sim.addAgent({ endpoint: 'PJSIP/1002', behaviour: 'answer' });
@@ -448,13 +448,14 @@ describe('PriorityQueue against the ARI simulator', () => {
       await queues.start(); // no client yet: nothing to read, nothing thrown
       expect(queues.queue('support')!.agents().map((a) => a.state)).toEqual(['idle', 'idle']);
       current = await connect();
+      queues.attach(current); // what the app's onConnected does
       await until(() => queues.queue('support')!.agents()[0]!.state === 'offline'); // read once the client appeared
       const a = await sim.placeCall({ stasisArgs: ['queue', 'support'] });
       await until(() => sim.bridges().some((b) => b.type.includes('mixing') && b.channelIds.includes(a)));
       // a reconnect brings a new ari-client instance: events must come through it
       current.stop();
       current = await connect();
-      queues.attach(current); // what the app's connected hook does
+      queues.attach(current);
       sim.hangup(a);
       await until(() => !sim.bridges().some((b) => b.type.includes('mixing')));
       await until(() => queues.queue('support')!.agents()[1]!.state === 'idle');
