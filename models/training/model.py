@@ -41,14 +41,35 @@ class LogMel(nn.Module):
         self.register_buffer("mel", fb[:used].T.contiguous())  # [M, F]
         self.bins = used
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+    def forward(self, audio: torch.Tensor, warp: torch.Tensor | None = None) -> torch.Tensor:
         spec = F.conv1d(audio[:, None, :], self.dft, stride=HOP)  # [N, 2F, frames]
         nf = self.bins
         power = spec[:, :nf] ** 2 + spec[:, nf:] ** 2
+        if warp is not None:
+            power = warp_frequency(power, warp)
         mel = torch.matmul(self.mel, power)  # [N, M, frames]
         logmel = torch.log(mel + 1e-6)
         level = F.avg_pool1d(logmel.mean(dim=1, keepdim=True), 5, 1, 2, count_include_pad=False)
         return logmel - level.amax(dim=2, keepdim=True)
+
+
+def warp_frequency(power: torch.Tensor, alpha: torch.Tensor, knee: float = 0.85) -> torch.Tensor:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013), for training only: each example's
+    frequency axis scaled by its alpha (formants up for alpha > 1) below the knee, then mapped linearly
+    so that the top bin stays the top bin. power [N, F, T], alpha [N]."""
+    n_bins = power.shape[1]
+    top = n_bins - 1
+    k = torch.arange(n_bins, dtype=power.dtype)[None, :]  # output bins
+    a = alpha[:, None].to(power.dtype)
+    edge = knee * top * torch.minimum(a, torch.ones_like(a))  # output bin where the linear part ends
+    low = k / a
+    high = edge / a + (k - edge) * (top - edge / a) / (top - edge)
+    src = torch.where(k <= edge, low, high).clamp(0, top)  # [N, F] source position of each output bin
+    lo = src.floor().long()
+    hi = (lo + 1).clamp(max=top)
+    frac = (src - lo)[:, :, None]
+    gather = lambda idx: torch.gather(power, 1, idx[:, :, None].expand(-1, -1, power.shape[2]))  # noqa: E731
+    return gather(lo) * (1 - frac) + gather(hi) * frac
 
 
 def conv_bn(cin: int, cout: int, stride: tuple[int, int]) -> nn.Sequential:
@@ -111,8 +132,8 @@ class EmotionNet(nn.Module):
         self.pool = AttentiveStatsPool(ch)
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * ch, n_classes))
 
-    def features(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.logmel(audio)
+    def features(self, audio: torch.Tensor, warp: torch.Tensor | None = None) -> torch.Tensor:
+        return self.logmel(audio, warp)
 
     def classify(self, logmel: torch.Tensor) -> torch.Tensor:
         x = logmel[:, None]

@@ -47,6 +47,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--cmn", action="store_true",
                    help="add a second input channel: the log-mel minus its per-band mean over the clip's speech")
     p.add_argument("--dilations", default="1,2,3", help="dilations of the 1-D residual blocks, one block each")
+    p.add_argument("--vtlp", type=float, default=0.0,
+                   help="vocal tract length perturbation: warp each example's frequency axis by a factor drawn "
+                        "from [1 - vtlp, 1 + vtlp] (0: off); new voice shapes from the training actors")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep an exponential moving average of the weights with this per-step decay (0: off) and "
                         "select and ship the averaged network")
@@ -63,7 +66,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--crop", type=float, default=3.0, help="training window in seconds (the serving window)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
-                   "gain,noise,band,codec,loss,speed,specaug,mixup")
+                   "gain,noise,band,codec,loss,speed,vtlp,specaug,mixup")
     p.add_argument("--smoke", action="store_true", help="a few steps only, to check the pipeline")
     return p.parse_args()
 
@@ -136,7 +139,10 @@ def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: 
             x, active, y = batcher.batch(idx, use_speed="speed" not in off)
             x = augment_batch(x, active, g, off)
             target = F.one_hot(y, len(LABELS)).float() * 0.95 + 0.05 / len(LABELS)
-            feats = net.features(x)
+            warp = None
+            if args.vtlp > 0 and "vtlp" not in off:
+                warp = 1 + (torch.rand(len(idx), generator=g) * 2 - 1) * args.vtlp
+            feats = net.features(x, warp)
             if "specaug" not in off:
                 feats = A.spec_augment(feats, g)
             if "mixup" not in off and torch.rand(1, generator=g).item() < args.mixup:
@@ -433,6 +439,7 @@ def main() -> None:
                      "mixup": args.mixup, "dropout": args.dropout, "calibration": args.calibration, "stem": arch["stem"], "trunkChannels": arch["ch"],
                      "nFft": arch.get("n_fft", 256), "utteranceNormalisedChannel": arch.get("cmn", False),
                      "dilations": arch.get("dilations", "1,2,3"), "ema": arch.get("ema", 0.0),
+                     "vtlp": arch.get("vtlp", 0.0),
                      "cropSeconds": args.crop, "augmentationsOff": sorted(off), "members_history": histories,
                      "seconds": round(time.time() - started), "torch": torch.__version__},
         "metrics": {"test": test, "val": val, "testUncalibratedEce": uncal["ece"], "robustness": robustness,
