@@ -50,7 +50,9 @@ export class VerdictBook {
   variables(callId: string, rulesPriority: number | null): Record<string, string> {
     const u = this.#books.get(callId)?.latest;
     const known = u !== undefined && u !== null && u.classified > 0;
-    const negativity = known ? u.negativity : 0;
+    // The decision uses the figure the dialplan reads, so SER_NEGATIVITY 0.70 never comes with
+    // SER_ESCALATE 0 at a 0.70 threshold.
+    const negativity = known ? Math.round(u.negativity * 100) / 100 : 0;
     const escalate = known && negativity >= this.#o.escalateNegativity;
     const prio = rulesPriority ?? (escalate ? this.#o.escalatePriority : 0);
     return {

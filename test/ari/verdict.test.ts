@@ -26,6 +26,14 @@ describe('VerdictBook', () => {
     expect(b.variables('c', null)).toMatchObject({ SER_EMOTION: 'NEU', SER_ESCALATE: '0', QUEUE_PRIO: '0' });
   });
 
+  it('decides on the negativity it shows: 0.696 reads 0.70 and escalates at a 0.70 threshold, 0.694 reads 0.69 and does not', () => {
+    const b = book();
+    b.observe(update('c', { ANG: 0.696, NEU: 0.304 }, 0.696));
+    expect(b.variables('c', null)).toMatchObject({ SER_NEGATIVITY: '0.70', SER_ESCALATE: '1' });
+    b.observe(update('c', { ANG: 0.694, NEU: 0.306 }, 0.694));
+    expect(b.variables('c', null)).toMatchObject({ SER_NEGATIVITY: '0.69', SER_ESCALATE: '0' });
+  });
+
   it('summarises the speech windows only and forgets the call on close', () => {
     const b = book();
     b.observe(update('c', { ANG: 0.9, NEU: 0.1 }, 0.9));
