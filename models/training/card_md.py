@@ -34,6 +34,22 @@ def confusion(m: dict, labels: list[str]) -> str:
     return "\n".join([head, sep, *body])
 
 
+def pooled(m: dict, labels: list[str]) -> str:
+    """Precision and recall of a group of labels taken as one (a prediction anywhere in the group
+    counts as a hit for a clip anywhere in it)."""
+    groups = {"FEA+SAD (distress)": ["FEA", "SAD"], "ANG+DIS (hostility)": ["ANG", "DIS"],
+              "negativity (ANG+DIS+FEA+SAD)": ["ANG", "DIS", "FEA", "SAD"]}
+    cm = m["confusion"]
+    rows = ["| signal | precision | recall |", "| --- | ---: | ---: |"]
+    for name, g in groups.items():
+        idx = [labels.index(x) for x in g]
+        hit = sum(cm[i][j] for i in idx for j in idx)
+        predicted = sum(cm[i][j] for i in range(len(labels)) for j in idx)
+        actual = sum(cm[i][j] for i in idx for j in range(len(labels)))
+        rows.append(f"| {name} | {hit / predicted:.2f} | {hit / actual:.2f} |")
+    return "\n".join(rows)
+
+
 def render(card: dict) -> str:
     labels = card["labels"]
     t, v, r = card["metrics"]["test"], card["metrics"]["val"], card["metrics"]["robustness"]
@@ -75,13 +91,30 @@ def render(card: dict) -> str:
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, c in cands.items():
-            v, te = c["val"], c["test"]
-            lines.append(f"| {name} | {v['accuracy'] * 100:.1f}% | {v['macroF1']:.3f} | {v['ece']:.3f} | {te['accuracy'] * 100:.1f}% | "
+            cv, te = c["val"], c["test"]
+            lines.append(f"| {name} | {cv['accuracy'] * 100:.1f}% | {cv['macroF1']:.3f} | {cv['ece']:.3f} | {te['accuracy'] * 100:.1f}% | "
                          f"{te['macroF1']:.3f} | {te['ece']:.3f} | {te['minRecall']:.2f} |")
         lines += ["", card["metrics"]["calibrationChoice"]]
+    lines += ["", "Pooled signals, as the rules use them (from the test confusion matrix):", "", pooled(t, labels)]
+    sel = card.get("selection")
+    if sel:
+        lines += [
+            "",
+            f"Candidates trained for this model, chosen by: {sel['criterion']} (`models/training/select.py`); "
+            "the test columns were not used to choose:",
+            "",
+            "| candidate | parameters | val accuracy | val macro-F1 | val ECE | test accuracy | test macro-F1 | test ECE | lowest test class recall | command |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for c in sel["candidates"]:
+            cv, te = c["val"], c["test"]
+            name = f"**{c['candidate']}** (ships)" if c["candidate"] == sel["chosen"] else c["candidate"]
+            args = c["command"].replace("/usr/bin/python3 models/training/train.py", "").strip() or "(defaults)"
+            lines.append(f"| {name} | {c['parameters']:,} | {cv['accuracy'] * 100:.1f}% | {cv['macroF1']:.3f} | {cv['ece']:.3f} | "
+                         f"{te['accuracy'] * 100:.1f}% | {te['macroF1']:.3f} | {te['ece']:.3f} | {te['minRecall']:.2f} | `{args}` |")
     lines += [
         "",
-        f"Validation actors ({len(split['val'])}): accuracy {v['accuracy'] * 100:.1f}%, macro-F1 {v['macroF1']:.3f}, ECE {v['ece']:.3f}.",
+        f"Validation actors ({len(split['val'])}), calibrated: accuracy {v['accuracy'] * 100:.1f}%, macro-F1 {v['macroF1']:.3f}, ECE {v['ece']:.3f}.",
         "",
         f"Size: {card['parameters']:,} parameters, ONNX file {card['fileBytes'] / 1e6:.2f} MB. "
         f"Trained {tr['epochs']} epochs (best validation epoch {tr.get('bestEpoch') or tr['members_history'][0]['bestEpoch']}) in {tr['seconds'] / 60:.0f} minutes on this "
