@@ -20,14 +20,16 @@ export function testActors(): string[] {
 }
 
 /**
- * One caller's speech: one `emotion` clip (level XX) from each of `count` different test actors,
- * starting at actor number `first`, joined with short pauses. Several voices, so that a test does not
- * hinge on how the model hears one speaker.
+ * One caller's speech: one `emotion` clip of intensity `level` (XX: unspecified, HI: high; HI exists
+ * for one sentence per actor) from each of `count` different test actors, starting at actor number
+ * `first`, joined with short pauses. Several voices, so that a test does not hinge on how the model
+ * hears one speaker.
  */
-export function testActorSpeech(emotion: string, count: number, first = 0): Float32Array {
+export function testActorSpeech(emotion: string, count: number, first = 0, level: 'XX' | 'HI' = 'XX'): Float32Array {
   const actors = testActors();
-  const picked = Array.from({ length: count }, (_, i) => actors[(first + i) % actors.length]!).map(
-    (actor, i) => loadClips(CLIPS, new RegExp(`^${actor}_[A-Z]{3}_${emotion}_XX\\.wav$`))[(first + i) % 3]!,
-  );
+  const picked = Array.from({ length: count }, (_, i) => actors[(first + i) % actors.length]!).map((actor, i) => {
+    const clips = loadClips(CLIPS, new RegExp(`^${actor}_[A-Z]{3}_${emotion}_${level}\\.wav$`));
+    return clips[(first + i) % Math.min(3, clips.length)]!;
+  });
   return concatenate(picked);
 }
