@@ -1,10 +1,11 @@
 """The emotion classifier, front-end included, so that the ONNX graph takes raw 8 kHz audio.
 
-    audio [N, T] -> STFT as a fixed-weight Conv1d (Hann, n_fft 256, hop 80 = 10 ms) -> power
-      -> 64 log-mel bands (60-3900 Hz) -> minus the loudest (smoothed) frame level: gain invariant,
-         spectral tilt kept
-      -> 2-D stem: three strided 3x3 convs (64 mel x T  ->  8 x T/2, 32 channels)
-      -> 1-D trunk over time: 256 -> 128 channels, three dilated residual blocks
+    audio [N, T] -> STFT as a fixed-weight Conv1d (Hann, n_fft 256 or as given, hop 80 = 10 ms; only the
+         bins the mel bands use) -> power -> 64 log-mel bands (60-3900 Hz) -> minus the loudest
+         (smoothed) frame level: gain invariant, spectral tilt kept
+      -> optionally (cmn) a second channel: the same minus each band's mean over the speech frames
+      -> 2-D stem: strided 3x3 convs (64 mel x T  ->  8 x T/2, 32 channels)
+      -> 1-D trunk over time: 256 -> 128 channels, one dilated residual block per dilation
       -> attentive statistics pooling (weighted mean + std) -> linear -> logits / temperature -> softmax
 """
 from __future__ import annotations
