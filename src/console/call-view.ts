@@ -24,7 +24,6 @@ export function callSnapshot(views: CallViews, call: CallRecord, pending?: Pendi
   };
 }
 
-
 /** Every live call (optionally only those `include` accepts), with one pending() query for all of them. */
 export function callSnapshots(views: CallViews, include: (call: CallRecord) => boolean = () => true): CallSnapshot[] {
   const byCall = new Map<string, PendingAction[]>();

@@ -84,11 +84,7 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
    */
   killWorker(index: number): Promise<void> {
     const slot = this.#slots[index];
-    if (!slot) return Promise.resolve();
-    const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
-    const crash: ToWorker = { type: 'crash' };
-    slot.worker.postMessage(crash);
-    return exited;
+    return slot ? tellToExit(slot.worker, { type: 'crash' }) : Promise.resolve();
   }
 
   /** Workers able to take work. */
@@ -108,9 +104,7 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
     for (const s of slots) this.#failAll(s, new SerError('INFERENCE_CLOSED', 'inference pool closed'));
     await Promise.all(
       slots.map(async (s) => {
-        const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
-        const close: ToWorker = { type: 'close' };
-        s.worker.postMessage(close);
+        const exited = tellToExit(s.worker, { type: 'close' });
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
         if ((await Promise.race([exited, late])) === 'late') await s.worker.terminate();
@@ -129,8 +123,7 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
           case 'ready':
             if (this.#closed) {
               // a replacement that finished loading after close(): nothing will use it
-              const close: ToWorker = { type: 'close' };
-              worker.postMessage(close);
+              void tellToExit(worker, { type: 'close' });
               resolve();
               return;
             }
@@ -181,4 +174,11 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
     for (const p of slot.inflight.values()) p.reject(err);
     slot.inflight.clear();
   }
+}
+
+/** Sends a worker a message after which it exits; resolves when it has. */
+function tellToExit(worker: Worker, msg: Extract<ToWorker, { type: 'close' | 'crash' }>): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage(msg);
+  return exited;
 }
