@@ -32,7 +32,7 @@ from model import EmotionNet, Ensemble, Exported  # noqa: E402
 SPEEDS = (0.95, 1.0, 1.05)
 
 
-def parse_args() -> argparse.Namespace:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--name", default="ser-cnn")
     p.add_argument("--out", default=str(REPO / "models"))
@@ -68,7 +68,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
                    "gain,noise,band,codec,loss,speed,vtlp,specaug,mixup")
     p.add_argument("--smoke", action="store_true", help="a few steps only, to check the pipeline")
-    return p.parse_args()
+    return p
+
+
+def parse_args() -> argparse.Namespace:
+    return parser().parse_args()
 
 
 class Batcher:
@@ -215,32 +219,13 @@ def fit_calibration(logits: torch.Tensor, labels: torch.Tensor, mode: str = "nll
     starved), then the temperature is fitted by likelihood with that bias held fixed.
     """
     if mode == "temperature":
-        log_t = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.LBFGS([log_t], lr=1, max_iter=200, line_search_fn="strong_wolfe")
-
-        def closure_temperature():
-            opt.zero_grad()
-            loss = F.cross_entropy(logits / log_t.clamp(-3, 5).exp(), labels)
-            loss.backward()
-            return loss
-
-        opt.step(closure_temperature)
-        return float(log_t.clamp(-3, 5).exp()), torch.zeros(logits.shape[1])
+        return fit_temperature(logits, labels), torch.zeros(logits.shape[1])
     if mode == "balanced":
         t0, _ = fit_calibration(logits, labels, "nll")
         bias = balanced_bias(logits / t0, labels)
-        log_t = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.LBFGS([log_t], lr=1, max_iter=200, line_search_fn="strong_wolfe")
-
-        def closure_t():
-            opt.zero_grad()
-            loss = F.cross_entropy(logits / log_t.clamp(-3, 5).exp() + bias * t0 / log_t.clamp(-3, 5).exp(), labels)
-            loss.backward()
-            return loss
-
-        opt.step(closure_t)
-        t = float(log_t.clamp(-3, 5).exp())
-        # bias was chosen on logits / t0; expressed on logits / t it keeps the same decisions
+        # bias was chosen on logits / t0: the temperature is fitted with it held fixed, and expressed on
+        # logits / t it keeps the same decisions
+        t = fit_temperature(logits + bias * t0, labels)
         return t, (bias * t0 / t).detach()
     log_t = torch.zeros(1, requires_grad=True)
     bias = torch.zeros(logits.shape[1], requires_grad=True)
@@ -254,6 +239,21 @@ def fit_calibration(logits: torch.Tensor, labels: torch.Tensor, mode: str = "nll
 
     opt.step(closure)
     return float(log_t.clamp(-3, 5).exp()), (bias - bias.mean()).detach()
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The temperature that maximises the validation likelihood of softmax(logits / T)."""
+    log_t = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=1, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(logits / log_t.clamp(-3, 5).exp(), labels)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.clamp(-3, 5).exp())
 
 
 def balanced_bias(logits: torch.Tensor, labels: torch.Tensor, rounds: int = 4) -> torch.Tensor:
@@ -280,15 +280,19 @@ def balanced_bias(logits: torch.Tensor, labels: torch.Tensor, rounds: int = 4) -
 
 
 def build_net(a: dict) -> EmotionNet:
-    """The network an args dict (this run's or a saved run's) describes; older runs lack the newer keys."""
+    """The network an args dict (this run's, or a saved run's completed by saved_args) describes."""
     return EmotionNet(len(LABELS), ch=a["ch"], dropout=a["dropout"], stem=tuple(int(c) for c in a["stem"].split(",")),
-                      n_fft=a.get("n_fft", 256), cmn=a.get("cmn", False),
-                      dilations=tuple(int(d) for d in a.get("dilations", "1,2,3").split(",")))
+                      n_fft=a["n_fft"], cmn=a["cmn"], dilations=tuple(int(d) for d in a["dilations"].split(",")))
+
+
+def saved_args(saved: dict) -> dict:
+    """A saved run's arguments; a run from before an option existed gets that option's default."""
+    return vars(parser().parse_args([])) | saved["args"]
 
 
 def load_members(args, path: Path) -> tuple[list[EmotionNet], list[dict], dict]:
     saved = torch.load(path)
-    a = saved["args"]
+    a = saved_args(saved)
     members = []
     for state in saved["members"]:
         net = build_net(a)
@@ -437,9 +441,8 @@ def main() -> None:
         "split": {p: split[p] for p in ("train", "val", "test")} | {"seed": split["seed"], "method": split["method"]},
         "training": {"seed": args.seed, "members": args.members, "epochs": epochs, "batch": args.batch, "lr": args.lr,
                      "mixup": args.mixup, "dropout": args.dropout, "calibration": args.calibration, "stem": arch["stem"], "trunkChannels": arch["ch"],
-                     "nFft": arch.get("n_fft", 256), "utteranceNormalisedChannel": arch.get("cmn", False),
-                     "dilations": arch.get("dilations", "1,2,3"), "ema": arch.get("ema", 0.0),
-                     "vtlp": arch.get("vtlp", 0.0),
+                     "nFft": arch["n_fft"], "utteranceNormalisedChannel": arch["cmn"], "dilations": arch["dilations"],
+                     "ema": arch["ema"], "vtlp": arch["vtlp"],
                      "cropSeconds": args.crop, "augmentationsOff": sorted(off), "members_history": histories,
                      "seconds": round(time.time() - started), "torch": torch.__version__},
         "metrics": {"test": test, "val": val, "testUncalibratedEce": uncal["ece"], "robustness": robustness,
@@ -453,15 +456,14 @@ def main() -> None:
 
 
 def describe(a: dict) -> str:
-    n_fft = a.get("n_fft", 256)
-    dilations = a.get("dilations", "1,2,3")
+    dilations = a["dilations"]
     inputs = ("two input channels: that log-mel and the same minus its per-band mean over the clip's speech frames; "
-              if a.get("cmn") else "")
-    return (f"fixed-weight Conv1d STFT (n_fft {n_fft}, hop 80) + 64 log-mel (60-3900 Hz), level-normalised; {inputs}"
+              if a["cmn"] else "")
+    return (f"fixed-weight Conv1d STFT (n_fft {a['n_fft']}, hop 80) + 64 log-mel (60-3900 Hz), level-normalised; {inputs}"
             f"3x3 Conv2d stem ({a['stem']}, last three strided: 64 mel -> 8); 1-D trunk {a['ch']} ch with "
             f"{len(dilations.split(','))} dilated residual blocks (dilations {dilations}); attentive statistics pooling; "
             "linear; softmax with a temperature and class bias fitted on the validation actors"
-            + (f"; weights: exponential moving average (decay {a['ema']} per step)" if a.get("ema") else ""))
+            + (f"; weights: exponential moving average (decay {a['ema']} per step)" if a["ema"] else ""))
 
 
 def export(model: torch.nn.Module, path: Path) -> None:
