@@ -1,6 +1,9 @@
 """Train, calibrate, evaluate and export the ser-ari emotion model.
 
-    /usr/bin/python3 models/training/train.py            # reproduces models/ser-cnn.onnx + .json
+    /usr/bin/python3 models/training/train.py --smoke    # a few steps end to end; writes ser-cnn-smoke.*
+
+The command that reproduces models/ser-cnn.onnx + .json is recorded in that card (`command`); the
+defaults below are an older, smaller recipe, kept so that saved runs which predate an option still load.
 
 Reads ../shared/data/crema-d-8k, splits by actor (split.json), trains on the train actors with
 telephone-channel augmentation, picks the epoch by validation accuracy, fits a temperature and class bias on the
