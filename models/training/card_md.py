@@ -100,18 +100,20 @@ def render(card: dict) -> str:
     if sel:
         lines += [
             "",
-            f"Candidates trained for this model, chosen by: {sel['criterion']} (`models/training/select.py`); "
-            "the test columns were not used to choose:",
+            f"Candidates trained for this model, chosen by: {sel['criterion']} (`models/training/select.py`). "
+            + ("The test columns never rank candidates; they only pass or fail each against the gate: "
+               + "; ".join(sel["gate"]) + "." if sel.get("gate") else "The test columns were not used to choose."),
             "",
-            "| candidate | parameters | val accuracy | val macro-F1 | val ECE | test accuracy | test macro-F1 | test ECE | lowest test class recall | command |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| candidate | parameters | val accuracy | val macro-F1 | val ECE | test accuracy | test macro-F1 | test ECE | lowest test class recall | gate | command |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
         ]
         for c in sel["candidates"]:
             cv, te = c["val"], c["test"]
             name = f"**{c['candidate']}** (ships)" if c["candidate"] == sel["chosen"] else c["candidate"]
             args = c["command"].replace("/usr/bin/python3 models/training/train.py", "").strip() or "(defaults)"
             lines.append(f"| {name} | {c['parameters']:,} | {cv['accuracy'] * 100:.1f}% | {cv['macroF1']:.3f} | {cv['ece']:.3f} | "
-                         f"{te['accuracy'] * 100:.1f}% | {te['macroF1']:.3f} | {te['ece']:.3f} | {te['minRecall']:.2f} | `{args}` |")
+                         f"{te['accuracy'] * 100:.1f}% | {te['macroF1']:.3f} | {te['ece']:.3f} | {te['minRecall']:.2f} | "
+                         f"{gate_cell(c.get('gateFailures'))} | `{args}` |")
     lines += [
         "",
         f"Validation actors ({len(split['val'])}), calibrated: accuracy {v['accuracy'] * 100:.1f}%, macro-F1 {v['macroF1']:.3f}, ECE {v['ece']:.3f}.",
@@ -122,6 +124,12 @@ def render(card: dict) -> str:
         END,
     ]
     return "\n".join(lines)
+
+
+def gate_cell(failures: list[str] | None) -> str:
+    if failures is None:
+        return "-"  # chosen before the gate existed
+    return "fails: " + "; ".join(failures) if failures else "passes"
 
 
 def main() -> None:
