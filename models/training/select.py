@@ -7,7 +7,7 @@ the previous model was chosen by: the highest macro-F1 on the validation actors 
 (what ships is the calibrated model); ties go to the smaller network. The test figures never rank: they
 are an acceptance gate, pass or fail against the fixed targets in GATE, and the best-ranked candidate that
 passes ships. Calibration is gated because the hang-up rules compare these probabilities to thresholds,
-and a temperature fitted on 8 validation actors can fail to carry over to new voices. The winner's files
+and a calibration fitted on 8 validation actors can fail to carry over to new voices. The winner's files
 are copied to --out, and its card gains a `selection` record of every candidate.
 """
 from __future__ import annotations
