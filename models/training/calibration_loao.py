@@ -8,14 +8,13 @@ without touching the test actors.
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import load_audio, load_split, read_manifest  # noqa: E402
+from data import load_audio, load_split, read_manifest, split_indices  # noqa: E402
 from train import fit_calibration, load_members, logits_of, metrics  # noqa: E402
 
 MODES = ("temperature", "nll")
@@ -26,11 +25,11 @@ def main() -> None:
     clips = read_manifest()
     split = load_split(clips)
     waves = load_audio(clips)
-    val = [i for i, c in enumerate(clips) if c.actor in set(split["val"])]
+    val = split_indices(clips, split, ("val",))["val"]
     actors = np.array([clips[i].actor for i in val])
     labels = torch.tensor([clips[i].label for i in val])
     for folder in (Path(f) for f in sys.argv[1:]):
-        net = load_members(types.SimpleNamespace(history_log=None), folder / "ser-cnn.pt")[0][0]
+        net = load_members(folder / "ser-cnn.pt")[0][0]
         logits = logits_of(net, [waves[i] for i in val])
         for mode in MODES:
             probs = torch.zeros(len(val), logits.shape[1])

@@ -137,6 +137,12 @@ def load_split(clips: list[Clip]) -> dict:
     return split
 
 
+def split_indices(clips: list[Clip], split: dict, parts: tuple[str, ...] = ("train", "val", "test")) -> dict[str, np.ndarray]:
+    """The indices into `clips` of each part's clips."""
+    actors = {p: set(split[p]) for p in parts}
+    return {p: np.array([i for i, c in enumerate(clips) if c.actor in actors[p]]) for p in parts}
+
+
 def check_split(split: dict, clips: list[Clip]) -> None:
     parts = [set(split[p]) for p in ("train", "val", "test")]
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2]), "actor in two parts"
@@ -147,8 +153,7 @@ if __name__ == "__main__":
     cl = read_manifest()
     sp = load_split(cl)
     check_split(sp, cl)
-    for p in ("train", "val", "test"):
-        n = sum(1 for c in cl if c.actor in set(sp[p]))
-        print(p, len(sp[p]), "actors", n, "clips")
+    for p, idx in split_indices(cl, sp).items():
+        print(p, len(sp[p]), "actors", len(idx), "clips")
     os.makedirs(CACHE, exist_ok=True)
     print(len(load_audio(cl)), "clips decoded")

@@ -8,14 +8,13 @@ better than one, the gap to a target is not the variance between training runs.
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import load_audio, load_split, read_manifest  # noqa: E402
+from data import load_audio, load_split, read_manifest, split_indices  # noqa: E402
 from train import load_members, logits_of  # noqa: E402
 
 
@@ -26,11 +25,11 @@ def main() -> None:
     split = load_split(clips)
     waves = load_audio(clips)
     labels = np.array([c.label for c in clips])
-    part = {p: np.array([i for i, c in enumerate(clips) if c.actor in set(split[p])]) for p in ("val", "test")}
+    part = split_indices(clips, split, ("val", "test"))
     accuracy = lambda logp, p: float((logp.argmax(1) == labels[part[p]]).mean())  # noqa: E731
     total = {p: 0.0 for p in part}
     for folder in folders:
-        members, _, _ = load_members(types.SimpleNamespace(history_log=None), folder / "ser-cnn.pt")
+        members, _, _ = load_members(folder / "ser-cnn.pt")
         logp = {p: torch.log_softmax(logits_of(members[0], [waves[i] for i in part[p]]), 1).numpy() for p in part}
         for p in part:
             total[p] = total[p] + logp[p]

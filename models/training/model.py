@@ -6,7 +6,8 @@
       -> optionally (cmn) a second channel: the same minus each band's mean over the speech frames
       -> 2-D stem: strided 3x3 convs (64 mel x T  ->  8 x T/2, 32 channels)
       -> 1-D trunk over time: 256 -> 128 channels, one dilated residual block per dilation
-      -> attentive statistics pooling (weighted mean + std) -> linear -> logits / temperature -> softmax
+      -> attentive statistics pooling (weighted mean + std) -> linear -> logits / temperature + class bias
+      -> softmax
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import augment as A  # noqa: E402
-from data import LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest  # noqa: E402
+from data import LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest, split_indices  # noqa: E402
 from model import EmotionNet, Ensemble, Exported  # noqa: E402
 
 SPEEDS = (0.95, 1.0, 1.05)
@@ -293,7 +293,7 @@ def saved_args(saved: dict) -> dict:
     return vars(parser().parse_args([])) | saved["args"]
 
 
-def load_members(args, path: Path) -> tuple[list[EmotionNet], list[dict], dict]:
+def load_members(path: Path, history_log: str | None = None) -> tuple[list[EmotionNet], list[dict], dict]:
     saved = torch.load(path)
     a = saved_args(saved)
     members = []
@@ -303,7 +303,7 @@ def load_members(args, path: Path) -> tuple[list[EmotionNet], list[dict], dict]:
         fixed = {k: v for k, v in net.state_dict().items() if k.startswith("logmel.")}
         net.load_state_dict({k: v for k, v in state.items() if not k.startswith("logmel.")} | fixed)
         members.append(net.eval())
-    histories = saved.get("histories") or histories_from_log(args.history_log, len(members), a["seed"])
+    histories = saved.get("histories") or histories_from_log(history_log, len(members), a["seed"])
     log(f"loaded {len(members)} member(s) from {path}")
     return members, histories, a
 
@@ -366,7 +366,7 @@ def main() -> None:
     check_split(split, clips)
     waves = load_audio(clips)
     labels = np.array([c.label for c in clips], dtype=np.int64)
-    part = {p: np.array([i for i, c in enumerate(clips) if c.actor in set(split[p])]) for p in ("train", "val", "test")}
+    part = split_indices(clips, split)
     log(f"clips train {len(part['train'])} val {len(part['val'])} test {len(part['test'])}")
 
     speeds = SPEEDS if "speed" not in off else (1.0,)
@@ -378,7 +378,7 @@ def main() -> None:
 
     arch = vars(args)
     if args.from_weights:
-        members, histories, arch = load_members(args, Path(args.from_weights))
+        members, histories, arch = load_members(Path(args.from_weights), args.history_log)
     else:
         members, histories = [], []
         for k in range(args.members):

@@ -29,6 +29,7 @@ export function testActorSpeech(emotion: string, count: number, first = 0, level
   const actors = testActors();
   const picked = Array.from({ length: count }, (_, i) => actors[(first + i) % actors.length]!).map((actor, i) => {
     const clips = loadClips(CLIPS, new RegExp(`^${actor}_[A-Z]{3}_${emotion}_${level}\\.wav$`));
+    if (clips.length === 0) throw new Error(`no ${emotion} clip at level ${level} from actor ${actor}`);
     return clips[(first + i) % Math.min(3, clips.length)]!;
   });
   return concatenate(picked);
