@@ -79,7 +79,9 @@ describe.skipIf(!HAVE_CREMA_D)('call flows end to end through the simulated PBX'
     expect(sim.channel(angry)).toMatchObject({ hungUp: false, inStasis: false, exten: 'agent' });
 
     // Agent phase: the abusive caller hears the warning, then is disconnected; nobody else is.
-    await until(() => sim.channel(abusive) === undefined || sim.channel(abusive)!.hungUp, 90_000, 'abusive caller disconnected');
+    const abuseSoFar = () =>
+      `abusive caller disconnected (actions: ${actions(events, abusive).map((a) => `${a.kind} ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`).join(', ') || 'none'})`;
+    await until(() => sim.channel(abusive) === undefined || sim.channel(abusive)!.hungUp, 90_000, abuseSoFar);
     const abuse = actions(events, abusive);
     const order = abuse.map((a) => a.outcome);
     expect(order).toContain('pending');

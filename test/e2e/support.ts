@@ -48,10 +48,11 @@ export function actionsOf(events: SerEvent[], callId: string): ActionEvent[] {
   return events.filter((e): e is ActionEvent => e.type === 'action' && e.callId === callId);
 }
 
-export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+/** Waits for `check`; on timeout fails with `what`, or with what `what()` says of the state then. */
+export async function until(check: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    if (Date.now() > end) throw new Error(`${typeof what === 'string' ? what : what()}: not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
