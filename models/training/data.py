@@ -143,6 +143,18 @@ def split_indices(clips: list[Clip], split: dict, parts: tuple[str, ...] = ("tra
     return {p: np.array([i for i, c in enumerate(clips) if c.actor in actors[p]]) for p in parts}
 
 
+def train_subset(clips: list[Clip], train_actors: list[str], n: int) -> list[str]:
+    """n of the train actors for a learning curve: each sex in proportion, evenly spaced by age so a
+    smaller set spans the same ages; deterministic, so two runs with the same n train on the same voices."""
+    who = {c.actor: (c.sex, c.age) for c in clips}
+    chosen: list[str] = []
+    for sex in sorted({who[a][0] for a in train_actors}):
+        same = sorted((a for a in train_actors if who[a][0] == sex), key=lambda a: (who[a][1], a))
+        k = round(n * len(same) / len(train_actors))
+        chosen += [same[int(j * len(same) / k)] for j in range(k)] if k else []
+    return sorted(chosen)
+
+
 def check_split(split: dict, clips: list[Clip]) -> None:
     parts = [set(split[p]) for p in ("train", "val", "test")]
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2]), "actor in two parts"

@@ -29,7 +29,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import augment as A  # noqa: E402
-from data import LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest, split_indices  # noqa: E402
+from data import LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest, split_indices, train_subset  # noqa: E402
 from model import EmotionNet, Ensemble, Exported  # noqa: E402
 
 SPEEDS = (0.95, 1.0, 1.05)
@@ -68,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--members", type=int, default=1, help="networks trained from different seeds, logits averaged")
     p.add_argument("--crop", type=float, default=3.0, help="training window in seconds (the serving window)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--train-actors", type=int, default=0,
+                   help="train on only this many of the train actors (a learning-curve point; 0: all of them)")
     p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
                    "gain,noise,band,codec,loss,speed,vtlp,specaug,mixup")
     p.add_argument("--smoke", action="store_true", help="a few steps only, to check the pipeline")
@@ -364,6 +366,9 @@ def main() -> None:
     clips = read_manifest()
     split = load_split(clips)
     check_split(split, clips)
+    if args.train_actors:
+        split = split | {"train": train_subset(clips, split["train"], args.train_actors)}
+        log(f"learning-curve run: {len(split['train'])} train actors {split['train']}")
     waves = load_audio(clips)
     labels = np.array([c.label for c in clips], dtype=np.int64)
     part = split_indices(clips, split)
