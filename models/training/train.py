@@ -70,6 +70,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--train-actors", type=int, default=0,
                    help="train on only this many of the train actors (a learning-curve point; 0: all of them)")
+    p.add_argument("--val-in-train", action="store_true",
+                   help="learning-curve point only: train on the validation actors too, so the epoch choice and "
+                        "calibration are fitted on training voices and only the test figures mean anything")
     p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
                    "gain,noise,band,codec,loss,speed,vtlp,specaug,mixup")
     p.add_argument("--smoke", action="store_true", help="a few steps only, to check the pipeline")
@@ -369,6 +372,9 @@ def main() -> None:
     if args.train_actors:
         split = split | {"train": train_subset(clips, split["train"], args.train_actors)}
         log(f"learning-curve run: {len(split['train'])} train actors {split['train']}")
+    if args.val_in_train:
+        split = split | {"train": sorted(split["train"] + split["val"])}
+        log(f"learning-curve run: validation actors in training too ({len(split['train'])} actors)")
     waves = load_audio(clips)
     labels = np.array([c.label for c in clips], dtype=np.int64)
     part = split_indices(clips, split)

@@ -1,0 +1,66 @@
+"""How does test accuracy grow with the number of training actors? Reads runs of one recipe trained on
+fewer actors (`train.py --train-actors N`) and the full run, fits accuracy = a + b * log2(actors) by least
+squares, and says how many actors that line would need for a target. A probe for the model card: an
+extrapolation from a few points, one seed each, not a promise.
+
+    /usr/bin/python3 models/training/learning_curve.py models/learning-curve/lc26 models/learning-curve/lc40 \\
+        models/candidates/e2 --target 0.62
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data import load_audio, load_split, read_manifest, split_indices  # noqa: E402
+from train import load_members, logits_of  # noqa: E402
+
+
+def fit_log2(actors: list[int], accuracy: list[float]) -> tuple[float, float]:
+    """(a, b) of accuracy = a + b * log2(actors)."""
+    b, a = np.polyfit(np.log2(actors), accuracy, 1)
+    return float(a), float(b)
+
+
+def actors_for(target: float, a: float, b: float) -> float:
+    return math.inf if b <= 0 else 2 ** ((target - a) / b)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", help="folders holding ser-cnn.json and ser-cnn.pt")
+    p.add_argument("--target", type=float, default=0.62)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    clips = read_manifest()
+    waves = load_audio(clips)
+    labels = np.array([c.label for c in clips])
+    test = split_indices(clips, load_split(clips), ("test",))["test"]
+    rows = []
+    for folder in map(Path, args.runs):
+        card = json.loads((folder / "ser-cnn.json").read_text())
+        members, _, _ = load_members(folder / "ser-cnn.pt")
+        raw = float((logits_of(members[0], [waves[i] for i in test]).argmax(1).numpy() == labels[test]).mean())
+        rows.append((len(card["split"]["train"]), card["trainingData"]["clips"]["train"], folder.name,
+                     card["metrics"]["test"]["accuracy"], card["metrics"]["test"]["macroF1"], raw))
+    rows.sort()
+    print("| train actors | train clips | run | test accuracy (calibrated) | test macro-F1 | test accuracy (network's argmax) |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: |")
+    for n, c, name, acc, f1, raw in rows:
+        print(f"| {n} | {c:,} | {name} | {acc:.1%} | {f1:.3f} | {raw:.1%} |")
+    actors = [r[0] for r in rows]
+    for label, column in (("calibrated", 3), ("network's argmax", 5)):
+        a, b = fit_log2(actors, [r[column] for r in rows])
+        print(f"{label}: accuracy = {a:.3f} + {b:.4f} * log2(actors), {b * 100:.1f} points per doubling; "
+              f"at 61 actors (train + validation) {a + b * math.log2(61):.1%}; "
+              f"{args.target:.0%} would need {actors_for(args.target, a, b):.0f} actors")
+
+
+if __name__ == "__main__":
+    main()
