@@ -80,7 +80,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def parse_args() -> argparse.Namespace:
-    return parser().parse_args()
+    p = parser()
+    args = p.parse_args()
+    if (args.train_actors or args.val_in_train) and Path(args.out).resolve() == (REPO / "models").resolve():
+        p.error("a learning-curve run must not replace the shipped model: give --out, e.g. models/learning-curve/lc26")
+    return args
 
 
 class Batcher:
