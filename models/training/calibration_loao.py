@@ -15,7 +15,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import load_audio, load_split, read_manifest, split_indices  # noqa: E402
-from train import fit_calibration, load_members, logits_of, metrics  # noqa: E402
+from train import fit_calibration, load_network, logits_of, metrics  # noqa: E402
 
 MODES = ("temperature", "nll")
 
@@ -29,7 +29,7 @@ def main() -> None:
     actors = np.array([clips[i].actor for i in val])
     labels = torch.tensor([clips[i].label for i in val])
     for folder in (Path(f) for f in sys.argv[1:]):
-        net = load_members(folder / "ser-cnn.pt")[0][0]
+        net = load_network(folder)
         logits = logits_of(net, [waves[i] for i in val])
         for mode in MODES:
             probs = torch.zeros(len(val), logits.shape[1])

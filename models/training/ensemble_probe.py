@@ -15,7 +15,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import load_audio, load_split, read_manifest, split_indices  # noqa: E402
-from train import load_members, logits_of  # noqa: E402
+from train import load_network, logits_of  # noqa: E402
 
 
 def main() -> None:
@@ -29,8 +29,8 @@ def main() -> None:
     accuracy = lambda logp, p: float((logp.argmax(1) == labels[part[p]]).mean())  # noqa: E731
     total = {p: 0.0 for p in part}
     for folder in folders:
-        members, _, _ = load_members(folder / "ser-cnn.pt")
-        logp = {p: torch.log_softmax(logits_of(members[0], [waves[i] for i in part[p]]), 1).numpy() for p in part}
+        net = load_network(folder)
+        logp = {p: torch.log_softmax(logits_of(net, [waves[i] for i in part[p]]), 1).numpy() for p in part}
         for p in part:
             total[p] = total[p] + logp[p]
         print(f"{folder.name:<8} val {accuracy(logp['val'], 'val'):.4f} test {accuracy(logp['test'], 'test'):.4f}", flush=True)

@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import load_audio, load_split, read_manifest, split_indices  # noqa: E402
-from train import load_members, logits_of  # noqa: E402
+from train import load_network, logits_of  # noqa: E402
 
 
 def fit_log2(actors: list[int], accuracy: list[float]) -> tuple[float, float]:
@@ -41,29 +41,33 @@ def main() -> None:
     clips = read_manifest()
     waves = load_audio(clips)
     labels = np.array([c.label for c in clips])
-    test = split_indices(clips, load_split(clips), ("test",))["test"]
+    split = load_split(clips)
+    test = split_indices(clips, split, ("test",))["test"]
+    every_non_test = len(split["train"]) + len(split["val"])
     rows = []
     for folder in map(Path, args.runs):
         card = json.loads((folder / "ser-cnn.json").read_text())
-        members, _, _ = load_members(folder / "ser-cnn.pt")
-        raw = float((logits_of(members[0], [waves[i] for i in test]).argmax(1).numpy() == labels[test]).mean())
-        val_in_train = bool(set(card["split"]["train"]) & set(card["split"]["val"]))
-        rows.append((len(card["split"]["train"]), card["trainingData"]["clips"]["train"], folder.name,
-                     card["metrics"]["test"]["accuracy"], card["metrics"]["test"]["macroF1"], raw, val_in_train))
-    rows.sort()
+        pred = logits_of(load_network(folder), [waves[i] for i in test]).argmax(1).numpy()
+        rows.append({"actors": len(card["split"]["train"]), "clips": card["trainingData"]["clips"]["train"],
+                     "run": folder.name, "calibrated": card["metrics"]["test"]["accuracy"],
+                     "macroF1": card["metrics"]["test"]["macroF1"], "argmax": float((pred == labels[test]).mean()),
+                     # validation actors in training: the calibration saw these voices, so its figures are not comparable
+                     "inSample": bool(set(card["split"]["train"]) & set(card["split"]["val"]))})
+    rows.sort(key=lambda r: (r["actors"], r["run"]))
     print("| train actors | train clips | run | test accuracy (calibrated) | test macro-F1 | test accuracy (network's argmax) |")
     print("| ---: | ---: | --- | ---: | ---: | ---: |")
-    for n, c, name, acc, f1, raw, in_sample in rows:
-        mark = " *" if in_sample else ""
-        print(f"| {n} | {c:,} | {name} | {acc:.1%}{mark} | {f1:.3f}{mark} | {raw:.1%} |")
-    if any(r[6] for r in rows):
+    for r in rows:
+        mark = " *" if r["inSample"] else ""
+        print(f"| {r['actors']} | {r['clips']:,} | {r['run']} | {r['calibrated']:.1%}{mark} | {r['macroF1']:.3f}{mark} | "
+              f"{r['argmax']:.1%} |")
+    if any(r["inSample"] for r in rows):
         print("* validation actors in training: the calibration was fitted on voices the network trained on, "
               "so these figures are left out of the calibrated fit")
-    # The calibration's class bias moves decisions, so a calibration fitted on training voices is not comparable.
-    for label, column, usable in (("calibrated", 3, [r for r in rows if not r[6]]), ("network's argmax", 5, rows)):
-        a, b = fit_log2([r[0] for r in usable], [r[column] for r in usable])
+    comparable = [r for r in rows if not r["inSample"]]
+    for label, column, usable in (("calibrated", "calibrated", comparable), ("network's argmax", "argmax", rows)):
+        a, b = fit_log2([r["actors"] for r in usable], [r[column] for r in usable])
         print(f"{label} ({len(usable)} runs): accuracy = {a:.3f} + {b:.4f} * log2(actors), {b * 100:.1f} points per "
-              f"doubling; at 61 actors (train + validation) {a + b * math.log2(61):.1%}; "
+              f"doubling; at {every_non_test} actors (train + validation) {a + b * math.log2(every_non_test):.1%}; "
               f"{args.target:.0%} would need {actors_for(args.target, a, b):.0f} actors")
 
 

@@ -317,6 +317,11 @@ def load_members(path: Path, history_log: str | None = None) -> tuple[list[Emoti
     return members, histories, a
 
 
+def load_network(folder: Path) -> Ensemble:
+    """A trained run's network (all its members), uncalibrated, for the probes."""
+    return Ensemble(load_members(folder / "ser-cnn.pt")[0]).eval()
+
+
 def histories_from_log(log_path: str | None, n: int, seed: int) -> list[dict]:
     """Per-member epoch history recovered from a training log (runs before histories were saved)."""
     import re
