@@ -23,13 +23,18 @@ export class AriError extends SerError {
 const STATUS_BY_MESSAGE: Array<[RegExp, number]> = [
   [/not found/i, 404],
   [/not in Stasis/i, 409],
+  [/isn't playing music|already exists/i, 409],
   [/Authentication required/i, 401],
   [/not subscribed|does not match|not in this bridge|Unprocessable/i, 422],
   [/is required|must be|Invalid|must be specified/i, 400],
   [/Allocation failed|internal error/i, 500],
 ];
 
-export function describeAriFailure(err: unknown): { message: string; status: number | undefined } {
+/**
+ * `operation` is the request as ariRequest names it ('POST addChannel'). One body needs it: "Channel not
+ * in Stasis application" is 409 on a channel operation but 422 on a bridge's addChannel (recording 13).
+ */
+export function describeAriFailure(err: unknown, operation?: string): { message: string; status: number | undefined } {
   const raw = err instanceof Error ? err.message : String(err);
   let message = raw;
   try {
@@ -39,6 +44,7 @@ export function describeAriFailure(err: unknown): { message: string; status: num
   } catch {
     // not a JSON body: a network error or ari-client's own message
   }
+  if (operation === 'POST addChannel' && /not in Stasis/i.test(message)) return { message, status: 422 };
   const status = STATUS_BY_MESSAGE.find(([re]) => re.test(message))?.[1];
   return { message, status };
 }
@@ -53,7 +59,7 @@ export async function ariRequest<T>(method: string, resource: string, timeoutMs:
     return await Promise.race([run(), deadline]);
   } catch (err) {
     if (err instanceof AriError) throw err;
-    const { message, status } = describeAriFailure(err);
+    const { message, status } = describeAriFailure(err, method);
     throw new AriError(method, resource, message, status);
   } finally {
     clearTimeout(timer);

@@ -13,14 +13,16 @@ interface Step {
 }
 
 /** Every REST failure Asterisk returned in the recordings, as ari-client hands it to us: Error(body text). */
-function recordedFailures(): Array<{ where: string; status: number; err: Error }> {
+function recordedFailures(): Array<{ where: string; operation: string; status: number; err: Error }> {
   const dir = join(ASTERISK, 'recorded');
-  const out: Array<{ where: string; status: number; err: Error }> = [];
+  const out: Array<{ where: string; operation: string; status: number; err: Error }> = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
     for (const s of JSON.parse(readFileSync(join(dir, f), 'utf8')) as Step[]) {
       if (s.dir !== 'rest' || !s.status || s.status < 400 || typeof s.body !== 'object' || s.body === null) continue;
       if (s.path === '/ari/events') continue; // the websocket upgrade, not a REST call ari-client makes
-      out.push({ where: `${f} ${s.method} ${s.path}`, status: s.status, err: new Error(JSON.stringify(s.body)) });
+      // ariRequest names an operation by method and the path's last word ('POST addChannel').
+      const operation = `${s.method} ${(s.path ?? '').split('/').pop()}`;
+      out.push({ where: `${f} ${s.method} ${s.path}`, operation, status: s.status, err: new Error(JSON.stringify(s.body)) });
     }
   }
   return out;
@@ -30,7 +32,7 @@ describe('describeAriFailure', () => {
   it('recovers the HTTP status of every failure recorded from Asterisk 22 from its body', () => {
     const failures = recordedFailures();
     expect(failures.length).toBeGreaterThan(15);
-    for (const f of failures) expect({ where: f.where, status: describeAriFailure(f.err).status }).toEqual({ where: f.where, status: f.status });
+    for (const f of failures) expect({ where: f.where, status: describeAriFailure(f.err, f.operation).status }).toEqual({ where: f.where, status: f.status });
   });
 
   it('reads both body shapes ({"message"} and {"error"}) and leaves an unknown one without status', () => {
