@@ -14,6 +14,7 @@ import type { QueueHandler } from './queue-handler.js';
 import { planReconcile } from './reconcile.js';
 import { ariRequest, hasStatus } from './rest.js';
 import { CallSession } from './session.js';
+import { StasisWatch } from './stasis-watch.js';
 import { TapBuilder, removeBridge, removeChannel, type Tap } from './tap.js';
 import { superviseTap } from './tap-health.js';
 import { VerdictBook } from './verdict.js';
@@ -67,6 +68,7 @@ export class AriApp {
   readonly #conn: AriConnection;
   readonly #sessions = new Map<string, CallSession>();
   readonly #live = new Set<string>();
+  readonly #stasis = new StasisWatch();
   readonly #taps: TapBuilder;
   readonly #verdicts: VerdictBook;
   readonly #events = new EventEmitter<{ event: [AriEvent]; connected: [Client] }>();
@@ -104,6 +106,7 @@ export class AriApp {
       maxTaps: config.ari.maxTaps,
       timeoutMs: config.ari.requestTimeoutMs,
       live: this.#live,
+      stasis: this.#stasis,
       logger: this.#log,
     });
     this.#verdicts = new VerdictBook(config.ari);
@@ -136,6 +139,11 @@ export class AriApp {
 
   get logger(): Logger {
     return this.#log;
+  }
+
+  /** Our own channels' Stasis entries (a channel is bridged or played to only once it is in). */
+  get stasis(): StasisWatch {
+    return this.#stasis;
   }
 
   session(callId: string): CallSession | undefined {
@@ -263,6 +271,7 @@ export class AriApp {
         return this.#onStasisStart(client, e);
       case 'StasisEnd': {
         const own = parseOwnId(id);
+        this.#stasis.forget(id);
         if (own) return this.#onOwnChannelGone(client, own.kind, own.callId, id);
         const s = this.#sessions.get(id);
         if (!s) return;
@@ -276,6 +285,7 @@ export class AriApp {
         return this.#endCall(s, 'hangup');
       }
       case 'ChannelDestroyed': {
+        this.#stasis.forget(id);
         const s = this.#sessions.get(id);
         if (s) return this.#endCall(s, 'hangup');
         const own = parseOwnId(id);
@@ -295,7 +305,9 @@ export class AriApp {
       if (!this.#live.has(ch.id)) {
         this.#log.info({ channel: ch.id }, 'removing a channel of ours that belongs to no live tap');
         await removeChannel(client, ch.id, this.#cfg.requestTimeoutMs, this.#log);
+        return;
       }
+      this.#stasis.entered(ch.id);
       return;
     }
     const channel = client.Channel(ch.id, ch as unknown as Channel);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AudioPath } from '../pipeline/audio-path.js';
 import { ownArgs, ownId } from './ids.js';
 import { AriError, ariRequest, hasStatus } from './rest.js';
+import type { StasisWatch } from './stasis-watch.js';
 
 /** One tap on Asterisk: snoop of `target` + externalMedia sending RTP to our `port`, in a mixing bridge. */
 export interface Tap {
@@ -33,6 +34,8 @@ export interface TapBuilderOptions {
   timeoutMs: number;
   /** Ids of our objects that are meant to exist: reconcile removes any of ours not in here. */
   live: Set<string>;
+  /** Our channels' StasisStart events, fed by the app. */
+  stasis: StasisWatch;
   logger: Logger;
 }
 
@@ -96,6 +99,10 @@ export class TapBuilder {
       await ariRequest('POST bridges', tap.bridgeId, timeoutMs, () =>
         client.bridges.createWithId({ bridgeId: tap.bridgeId, type: 'mixing', name: `ser-tap:${callId}` }),
       );
+      step = 'stasis';
+      for (const id of [tap.snoopId, tap.emId]) {
+        if (!(await this.#o.stasis.until(id, timeoutMs))) throw new AriError('StasisStart', id, `${id} did not enter Stasis within ${timeoutMs} ms`, undefined, true);
+      }
       step = 'addChannel';
       await ariRequest('POST addChannel', tap.bridgeId, timeoutMs, () =>
         client.bridges.addChannel({ bridgeId: tap.bridgeId, channel: `${tap.snoopId},${tap.emId}` }),
@@ -128,6 +135,8 @@ export class TapBuilder {
     live.delete(tap.snoopId);
     live.delete(tap.emId);
     live.delete(tap.bridgeId);
+    this.#o.stasis.forget(tap.snoopId);
+    this.#o.stasis.forget(tap.emId);
     this.#active--;
     if (client) {
       await Promise.all([

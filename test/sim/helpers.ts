@@ -14,7 +14,7 @@ export type AriEvent = Record<string, unknown> & { type: string };
 export type Op = (args?: Record<string, unknown>) => Promise<any>;
 type Nickname =
   | 'list' | 'get' | 'create' | 'destroy' | 'originate' | 'hangup' | 'answer' | 'ring' | 'ringStop' | 'startMoh' | 'stopMoh'
-  | 'play' | 'stop' | 'snoopChannel' | 'externalMedia' | 'getChannelVar' | 'setChannelVar' | 'setChannelVars'
+  | 'play' | 'stop' | 'snoopChannel' | 'snoopChannelWithId' | 'createWithId' | 'externalMedia' | 'getChannelVar' | 'setChannelVar' | 'setChannelVars'
   | 'continueInDialplan' | 'redirect' | 'dial' | 'addChannel' | 'removeChannel' | 'subscribe' | 'unsubscribe'
   | 'getInfo' | 'ping' | 'getModule' | 'listByTech';
 export type LooseAri = Record<'channels' | 'bridges' | 'applications' | 'playbacks' | 'endpoints' | 'asterisk', Record<Nickname, Op>>;

@@ -148,7 +148,7 @@ describe('externalMedia RTP', () => {
     await sleep(200);
     expect(received.length).toBe(settled);
     expect(sim.channel(t.emId)).toMatchObject({ kind: 'external', inStasis: true, rtp: { active: false } });
-    expect(sim.bridges()).toEqual([{ id: t.bridgeId, type: 'mixing', channelIds: [t.emId] }]);
+    expect(sim.bridges()).toEqual([{ id: t.bridgeId, type: 'mixing', channelIds: [t.emId], moh: null }]);
   });
 
   it('spy=out carries what the caller hears (silence here) while spy=in carries the caller; each tap has its own SSRC and port', async () => {

@@ -204,6 +204,7 @@ export const EVENT_MODELS: Record<string, Props> = {
   ChannelLeftBridge: { bridge: { type: 'Bridge', required: true }, channel: { type: 'Channel', required: true } },
   BridgeDestroyed: { bridge: { type: 'Bridge', required: true } },
   PlaybackStarted: { playback: { type: 'Playback', required: true } },
+  PlaybackContinuing: { playback: { type: 'Playback', required: true } },
   PlaybackFinished: { playback: { type: 'Playback', required: true } },
   ApplicationReplaced: {},
 };

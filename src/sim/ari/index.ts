@@ -30,6 +30,10 @@
  * - Media: a caller's `audio` (8 kHz, [-1, 1]) runs on the wall clock from placeCall; a bridged
  *   agent's `audio` is what the caller hears (spy=out). An externalMedia channel sends RTP from its
  *   own UDP socket (UNICASTRTP_LOCAL_PORT) while bridged with a snoop or an endpoint channel.
+ * - Sounds: `sound:<name>` plays only for names in `sounds` (default DEFAULT_SOUNDS); any other
+ *   answers 201 and then fails (PlaybackFinished `failed`), as a missing file does in 11.
+ * - Holding bridges: bridge MOH stops for good when a member leaves and only the announcer would be
+ *   left (10): later callers hear silence until MOH is started again; DELETE .../moh then answers 409.
  * - Faults: `setSilentTaps(n)` (the next n externalMedia channels never send RTP),
  *   `maxExternalMedia` (beyond it externalMedia answers 500 {"error":"Allocation failed"}: chan_rtp
  *   cannot get an RTP port, so the channel cannot be allocated), `restart(downMs)`,
@@ -53,6 +57,7 @@ import { IdSource } from './ids.js';
 import { TapScheduler } from './media.js';
 import type { SimChannel } from './model.js';
 import { DEFAULT_DIALPLAN, SimPbx, type DialplanTable } from './pbx.js';
+import { DEFAULT_SOUNDS } from './sounds.js';
 import { bridgeRoutes } from './rest-bridges.js';
 import { channelRoutes } from './rest-channels.js';
 import { miscRoutes } from './rest-misc.js';
@@ -112,6 +117,8 @@ export interface SimBridgeInfo {
   id: string;
   type: string;
   channelIds: string[];
+  /** The MOH class its members hear, or null when no music plays. */
+  moh: string | null;
 }
 
 export interface AriSimulatorOptions {
@@ -126,6 +133,13 @@ export interface AriSimulatorOptions {
   rtpHost?: string;
   /** How long a `sound:` (or any non-tone) playback lasts; default 1000 ms. */
   soundDurationMs?: number;
+  /** The sounds installed (`sound:<name>` plays); any other fails as a missing file does. Default DEFAULT_SOUNDS. */
+  sounds?: readonly string[];
+  /**
+   * How long after its 200 an externalMedia channel enters Stasis (default 3 ms). Asterisk's answer
+   * does not wait for it (13): until then, addChannel with it answers 422.
+   */
+  externalMediaStasisDelayMs?: number;
   dialplan?: DialplanTable;
 }
 
@@ -164,11 +178,16 @@ export class AriSimulator extends EventEmitter<SimEvents> {
       hub: this.#hub,
       taps: new TapScheduler(pacer),
       soundDurationMs: opts.soundDurationMs ?? 1000,
+      sounds: new Set(opts.sounds ?? DEFAULT_SOUNDS),
       dialplan: { ...DEFAULT_DIALPLAN, ...opts.dialplan },
     });
     const router = new Router();
     const routes = [
-      ...channelRoutes(this.#pbx, { rtpHost: this.rtpHost, maxExternalMedia: opts.maxExternalMedia ?? Infinity }),
+      ...channelRoutes(this.#pbx, {
+        rtpHost: this.rtpHost,
+        maxExternalMedia: opts.maxExternalMedia ?? Infinity,
+        stasisDelayMs: opts.externalMediaStasisDelayMs ?? 3,
+      }),
       ...bridgeRoutes(this.#pbx),
       ...miscRoutes(this.#pbx, this.#hub, () => this.#startedAt),
     ];
@@ -258,7 +277,7 @@ export class AriSimulator extends EventEmitter<SimEvents> {
   }
 
   bridges(): SimBridgeInfo[] {
-    return [...this.#pbx.bridges.values()].map((b) => ({ id: b.id, type: b.type, channelIds: [...b.channels] }));
+    return [...this.#pbx.bridges.values()].map((b) => ({ id: b.id, type: b.type, channelIds: [...b.channels], moh: b.moh }));
   }
 
   /**

@@ -168,5 +168,5 @@ export interface PlaybackJson {
   media_uri: string;
   target_uri: string;
   language: string;
-  state: 'queued' | 'playing' | 'done' | 'failed';
+  state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed';
 }

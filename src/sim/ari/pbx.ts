@@ -68,6 +68,8 @@ export interface PbxOptions {
   hub: AppHub;
   taps: TapScheduler;
   soundDurationMs: number;
+  /** Names `sound:<name>` can play; any other sound fails as a missing file does (11). */
+  sounds: ReadonlySet<string>;
   dialplan: DialplanTable;
 }
 
@@ -545,6 +547,8 @@ export class SimPbx {
     if (at >= 0) bridge.channels.splice(at, 1);
     ch.bridgeId = null;
     ch.heard = null;
+    // The MOH announcer joined as a lonely channel: Asterisk kicks it out when the last member leaves (10).
+    if (bridge.channels.length === 0) bridge.moh = null;
     if (ch.variables.get('BRIDGEPEER')) this.#varset(ch, 'BRIDGEPEER', '');
     this.#emitBridgeChannel('ChannelLeftBridge', bridge, ch);
     this.#updateMedia(bridge);
@@ -628,24 +632,46 @@ export class SimPbx {
 
   // ---------------------------------------------------------------- playbacks
 
+  /**
+   * As recorded in 11: the answer says `queued`; a missing sound gives PlaybackStarted then
+   * PlaybackFinished `failed` at once; in a list, a missing item is skipped with PlaybackContinuing
+   * and only a list with nothing playable fails.
+   */
   play(target: { kind: 'channel' | 'bridge'; id: string }, playbackId: string, media: string[]): PlaybackJson {
     const json: PlaybackJson = { id: playbackId, media_uri: media[0] ?? '', target_uri: `${target.kind}:${target.id}`, language: 'en', state: 'queued' };
     const pb: Playback = { json, targetKind: target.kind, targetId: target.id, timer: null };
     this.playbacks.set(playbackId, pb);
     const response = { ...json };
+    const playable = media.filter((m) => this.#playable(m));
     json.state = 'playing';
     this.#emitPlayback(pb, 'PlaybackStarted');
-    const endless = media.every((m) => m.startsWith('tone:'));
-    if (!endless) pb.timer = setTimeout(() => this.stopPlayback(playbackId), this.#opts.soundDurationMs * media.length);
+    if (playable.length === 0) {
+      this.stopPlayback(playbackId, 'failed');
+      return response;
+    }
+    for (const [i, m] of media.entries()) {
+      if (this.#playable(m) || i === media.length - 1) continue;
+      json.media_uri = media[i + 1]!;
+      json.state = 'continuing';
+      this.#emitPlayback(pb, 'PlaybackContinuing');
+      json.state = 'playing';
+      this.#emitPlayback(pb, 'PlaybackStarted');
+    }
+    const endless = playable.every((m) => m.startsWith('tone:'));
+    if (!endless) pb.timer = setTimeout(() => this.stopPlayback(playbackId), this.#opts.soundDurationMs * playable.length);
     return response;
   }
 
-  stopPlayback(id: string): void {
+  #playable(media: string): boolean {
+    return !media.startsWith('sound:') || this.#opts.sounds.has(media.slice('sound:'.length));
+  }
+
+  stopPlayback(id: string, state: 'done' | 'failed' = 'done'): void {
     const pb = this.playbacks.get(id);
     if (!pb) return;
     if (pb.timer) clearTimeout(pb.timer);
     this.playbacks.delete(id);
-    pb.json.state = 'done';
+    pb.json.state = state;
     this.#emitPlayback(pb, 'PlaybackFinished');
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { badRequest, unprocessable, NOT_IN_STASIS } from './errors.js';
+import { badRequest, conflict, unprocessable, NOT_IN_STASIS } from './errors.js';
 import type { SimChannel } from './model.js';
 import type { SimPbx } from './pbx.js';
 import { bridgeOr404, list, noContent, ok } from './rest-util.js';
@@ -14,8 +14,7 @@ export function bridgeRoutes(pbx: SimPbx): Route[] {
     const words = list(req.query['type'] ?? 'mixing');
     if (words.some((w) => !TYPE_WORDS.has(w))) throw badRequest('Invalid bridge type');
     const id = presetId ?? req.query['bridgeId'] ?? randomUUID();
-    const existing = pbx.bridges.get(id);
-    if (existing) return ok(existing.toJSON());
+    if (pbx.bridges.has(id)) throw conflict(`Bridge with id '${id}' already exists`);
     const bridge = pbx.createBridge(id, words.includes('holding') ? 'holding' : 'mixing', req.query['name'] ?? '');
     return ok(bridge.toJSON());
   };
@@ -91,7 +90,9 @@ export function bridgeRoutes(pbx: SimPbx): Route[] {
       method: 'DELETE',
       path: '/bridges/{bridgeId}/moh',
       handler: (req) => {
-        bridgeOr404(pbx, req.params['bridgeId']).moh = null;
+        const bridge = bridgeOr404(pbx, req.params['bridgeId']);
+        if (bridge.moh === null) throw conflict("Bridge isn't playing music");
+        bridge.moh = null;
         return noContent();
       },
     },

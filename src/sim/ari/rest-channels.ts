@@ -13,6 +13,8 @@ export interface ChannelRouteOptions {
   /** Address the externalMedia sockets bind to (UNICASTRTP_LOCAL_ADDRESS). */
   rtpHost: string;
   maxExternalMedia: number;
+  /** Delay between the externalMedia answer and the channel's Stasis entry (13). */
+  stasisDelayMs: number;
 }
 
 const FORMATS: readonly MediaFormat[] = ['ulaw', 'alaw', 'slin16'];
@@ -214,7 +216,11 @@ export function channelRoutes(pbx: SimPbx, opts: ChannelRouteOptions): Route[] {
           UNICASTRTP_LOCAL_PORT: ch.variables.get('UNICASTRTP_LOCAL_PORT')!,
           UNICASTRTP_LOCAL_ADDRESS: ch.variables.get('UNICASTRTP_LOCAL_ADDRESS')!,
         });
-        pbx.startExternalMedia(ch, app, list(q['data']));
+        const start = () => {
+          if (!ch.hungUp) pbx.startExternalMedia(ch, app, list(q['data']));
+        };
+        if (opts.stasisDelayMs > 0) setTimeout(start, opts.stasisDelayMs);
+        else start();
         return ok(response);
       },
     },
