@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from 'ari-client';
 import type { AriApp } from '../ari/app.js';
 import { ownArgs, ownId } from '../ari/ids.js';
 import { ariRequest, hasStatus } from '../ari/rest.js';
@@ -92,6 +94,10 @@ export class AriCallControl implements CallControl {
     });
   }
 
+  /**
+   * Resolves ok only once Asterisk says the media played to the end: its 201 only means "queued", and
+   * a missing sound file shows only as PlaybackFinished with state `failed` (recording 11).
+   */
   async play(callId: string, media: string): Promise<PbxResult> {
     return this.#guard('play', callId, async () => {
       const s = this.#app.session(callId);
@@ -99,27 +105,42 @@ export class AriCallControl implements CallControl {
       const client = this.#app.client;
       if (!client) return disconnected('play', callId);
       const t = this.#app.config.requestTimeoutMs;
-      if (s.inStasis && !s.agent) {
-        await ariRequest('POST play', callId, t, () => client.channels.play({ channelId: callId, media }));
-        return { ok: true };
-      }
+      if (s.inStasis && !s.agent) return this.#playToEnd(client, callId, callId, media, s.abort.signal);
       // Outside Stasis (or talking to an agent): whisper into what the caller hears, then remove the snoop.
       const snoopId = ownId('whisper', callId);
-      const playbackId = `${snoopId}-pb`;
       this.#app.live.add(snoopId);
       try {
         await ariRequest('POST snoop', callId, t, () =>
           client.channels.snoopChannelWithId({ channelId: callId, snoopId, whisper: 'out', app: this.#app.config.app, appArgs: ownArgs('whisper', callId) }),
         );
-        const finished = this.#app.waitForEvent((e) => e.type === 'PlaybackFinished' && e.playback?.id === playbackId, MAX_PLAY_MS, s.abort.signal);
-        await ariRequest('POST play', snoopId, t, () => client.channels.play({ channelId: snoopId, media, playbackId }));
-        await finished;
-        return { ok: true };
+        if (!(await this.#app.stasis.until(snoopId, t))) return { ok: false, error: `the whisper channel did not enter Stasis within ${t} ms [method:play, id:${callId}]` };
+        return await this.#playToEnd(client, snoopId, callId, media, s.abort.signal);
       } finally {
         this.#app.live.delete(snoopId);
+        this.#app.stasis.forget(snoopId);
         await ariRequest('DELETE channel', snoopId, t, () => client.channels.hangup({ channelId: snoopId })).catch(() => undefined);
       }
     });
+  }
+
+  async #playToEnd(client: Client, channelId: string, callId: string, media: string, callEnded: AbortSignal): Promise<PbxResult> {
+    const playbackId = `ser-pb-${randomUUID()}`;
+    const stop = new AbortController();
+    const onEnd = (): void => stop.abort();
+    callEnded.addEventListener('abort', onEnd, { once: true });
+    try {
+      const finished = this.#app.waitForEvent((e) => e.type === 'PlaybackFinished' && e.playback?.id === playbackId, MAX_PLAY_MS, stop.signal);
+      await ariRequest('POST play', channelId, this.#app.config.requestTimeoutMs, () => client.channels.play({ channelId, media, playbackId }));
+      const e = await finished;
+      if (!e) return { ok: false, error: `${media} not confirmed played: no PlaybackFinished before the call ended or within ${MAX_PLAY_MS / 1000} s [method:play, id:${callId}]` };
+      if (e.playback?.state !== 'done') {
+        return { ok: false, error: `Asterisk could not play ${media} (PlaybackFinished state ${e.playback?.state}: is the sound installed?) [method:play, id:${callId}]` };
+      }
+      return { ok: true };
+    } finally {
+      stop.abort();
+      callEnded.removeEventListener('abort', onEnd);
+    }
   }
 
   async hangup(callId: string, cause: HangupCause): Promise<PbxResult> {

@@ -15,8 +15,11 @@ export interface PendingAction {
   callId: string;
   rule: string;
   action: ActionSpec;
-  /** ISO time at which it executes unless cancelled or its condition clears. */
-  dueAt: string;
+  /**
+   * ISO time at which it executes unless cancelled or its condition clears; null while a hang-up's
+   * warning is still playing (its grace period starts once Asterisk confirms the warning played).
+   */
+  dueAt: string | null;
   evidence: EvidencePoint[];
 }
 

@@ -346,23 +346,23 @@ export class RuleEngine implements ActionControl {
   }
 
   /**
-   * Warn-before-hangup: the warning is played and the hang-up waits `graceSeconds`, cancellable by a
-   * supervisor until the moment it is issued.
+   * Warn-before-hangup: the warning is played first; only once Asterisk confirms it played to the end
+   * does the grace period start (`graceSeconds`, cancellable by a supervisor until the hang-up is
+   * issued). A warning that failed or was not confirmed is a failed precondition: no hang-up.
    */
   #warn(callId: string, ruleIndex: number | null, spec: Extract<ActionSpec, { kind: 'hangup' }>, actionId: string, evidence: EvidencePoint[], token: boolean, by: string | null, episodeSince = 0): Promise<PbxResult> {
     const warn = spec.warn!;
-    const dueAt = new Date(this.#clock.now() + warn.graceSeconds * 1000).toISOString();
     const rule = ruleIndex === null ? 'forced' : this.#set.rules[ruleIndex]!.name;
     const p: Pending = {
       actionId,
       callId,
       rule,
       action: spec,
-      dueAt,
+      dueAt: null,
       evidence,
       ruleIndex,
       timer: null,
-      warnedAfter: this.#calls.get(callId)?.last?.end ?? 0,
+      warnedAfter: Infinity,
       warned: false,
       speechAfter: 0,
       cleared: null,
@@ -371,15 +371,21 @@ export class RuleEngine implements ActionControl {
       by,
     };
     this.#pending.set(actionId, p);
-    p.timer = this.#clock.setTimeout(() => this.#due(actionId), warn.graceSeconds * 1000);
-    this.#audit({ callId, actionId, rule, spec, outcome: 'pending', reason: by ? `forced by ${by}: warning played` : 'warning played', dueAt, shadow: false, evidence });
+    const forced = by ? `forced by ${by}: ` : '';
+    this.#audit({ callId, actionId, rule, spec, outcome: 'pending', reason: `${forced}playing the warning`, dueAt: null, shadow: false, evidence });
     return perform(this.#control, callId, { kind: 'play', media: warn.media }).then((result) => {
-      if (result.ok) p.warned = true;
-      else if (this.#pending.get(actionId) === p) {
+      if (this.#pending.get(actionId) !== p) return result; // cancelled (or the call ended) while it played
+      if (!result.ok) {
         // Never hang up on a caller who was not warned.
         this.#dropPending(p);
-        this.#audit({ callId, actionId, rule, spec, outcome: 'failed', reason: `warning could not be played: ${result.error ?? 'failed'}`, shadow: false, evidence });
+        this.#audit({ callId, actionId, rule, spec, outcome: 'failed', reason: `precondition failed: the warning was not confirmed played (${result.error ?? 'failed'})`, shadow: false, evidence });
+        return result;
       }
+      p.warned = true;
+      p.warnedAfter = this.#calls.get(callId)?.last?.end ?? 0;
+      p.dueAt = new Date(this.#clock.now() + warn.graceSeconds * 1000).toISOString();
+      p.timer = this.#clock.setTimeout(() => this.#due(actionId), warn.graceSeconds * 1000);
+      this.#audit({ callId, actionId, rule, spec, outcome: 'pending', reason: `${forced}warning played`, dueAt: p.dueAt, shadow: false, evidence });
       return result;
     });
   }

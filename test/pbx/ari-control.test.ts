@@ -88,7 +88,7 @@ describe('AriCallControl against the simulator', () => {
     w.sim.on('rest', (r) => {
       if (/\/snoop\/ser-whisper-/.test(r.path) || /ser-whisper-.*\/play/.test(r.path)) whisper.push(`${r.method} ${r.status}`);
     });
-    expect(await w.app.control.play(callId, 'sound:ser-warning')).toEqual({ ok: true });
+    expect(await w.app.control.play(callId, 'sound:ser-abuse-warning')).toEqual({ ok: true });
     expect(whisper).toEqual(['POST 200', 'POST 201']);
     expect(w.leftovers().channels).toHaveLength(2); // the tap only: the whisper snoop is gone
     expect(w.sim.channel(callId)!.hungUp).toBe(false);

@@ -257,8 +257,10 @@ describe('warn-before-hangup', () => {
     const firedAt = await fire();
     expect(w.control.calls.map((c) => [c.op, c.arg])).toEqual([['play', 'sound:ser-warning']]);
     const pending = w.actions('pending');
-    expect(pending).toHaveLength(1);
-    expect(pending[0]!.dueAt).toBe(new Date(firedAt + 10_000).toISOString());
+    expect(pending.map((e) => [e.reason, e.dueAt])).toEqual([
+      ['playing the warning', null],
+      ['warning played', new Date(firedAt + 10_000).toISOString()],
+    ]);
     expect(w.engine.pending('c1').map((p) => p.actionId)).toEqual([pending[0]!.actionId]);
     await w.play('c1', repeat(9, ANGRY));
     expect(w.control.ops('hangup')).toEqual([]);
@@ -305,7 +307,36 @@ describe('warn-before-hangup', () => {
     await fire();
     await w.play('c1', repeat(15, ANGRY));
     expect(w.control.ops('hangup')).toEqual([]);
-    expect(w.actions('failed').map((e) => e.reason)).toEqual(['warning could not be played: channel not found']);
+    expect(w.actions('failed').map((e) => e.reason)).toEqual(['precondition failed: the warning was not confirmed played (channel not found)']);
+    expect(w.engine.pending()).toEqual([]);
+  });
+
+  it('starts the grace period only once the warning has played to the end', async () => {
+    w = world({ safety: relaxed(), rules: [HANGUP_RULE] });
+    let played: (r: { ok: boolean }) => void = () => {};
+    w.control.results.play = () => new Promise((r) => (played = r));
+    const firedAt = await fire();
+    expect(w.engine.pending()[0]!.dueAt).toBeNull();
+    await w.play('c1', repeat(4, ANGRY)); // a 4 s prompt
+    played({ ok: true });
+    await w.wait(0);
+    expect(w.engine.pending()[0]!.dueAt).toBe(new Date(firedAt + 14_000).toISOString());
+    await w.play('c1', repeat(9, ANGRY));
+    expect(w.control.ops('hangup')).toEqual([]);
+    await w.play('c1', repeat(1, ANGRY));
+    expect(w.control.calls.find((c) => c.op === 'hangup')!.at).toBe(firedAt + 14_000);
+  });
+
+  it('a hang-up cancelled while its warning plays stays cancelled when the warning ends', async () => {
+    w = world({ safety: relaxed(), rules: [HANGUP_RULE] });
+    let played: (r: { ok: boolean }) => void = () => {};
+    w.control.results.play = () => new Promise((r) => (played = r));
+    await fire();
+    expect(w.engine.cancel(w.engine.pending()[0]!.actionId, 'alice')).toBe(true);
+    played({ ok: true });
+    await w.play('c1', repeat(20, ANGRY));
+    expect(w.control.ops('hangup')).toEqual([]);
+    expect(w.actions('pending')).toHaveLength(1);
   });
 
   it('a supervisor cancel stops the hang-up, and a second cancel returns false', async () => {
@@ -331,9 +362,9 @@ describe('warn-before-hangup', () => {
       cancelledAt = Date.now();
     }, 11_000);
     await w.play('c1', repeat(15, ANGRY));
-    expect(w.actions('pending')).toHaveLength(1);
+    expect(w.actions('pending')).toHaveLength(2);
     expect(cancelled).toBe(true);
-    expect(cancelledAt).toBe(Date.parse(w.actions('pending')[0]!.dueAt!));
+    expect(cancelledAt).toBe(Date.parse(w.actions('pending')[1]!.dueAt!));
     expect(w.control.ops('hangup')).toEqual([]);
   });
 
@@ -351,7 +382,7 @@ describe('warn-before-hangup', () => {
     expect(w.engine.cancel(id, 'supervisor')).toBe(false); // in flight: too late
     release({ ok: true });
     await w.wait(0);
-    expect(w.actions().filter((e) => e.actionId === id).map((e) => e.outcome)).toEqual(['proposed', 'pending', 'executed']);
+    expect(w.actions().filter((e) => e.actionId === id).map((e) => e.outcome)).toEqual(['proposed', 'pending', 'pending', 'executed']);
   });
 
   it('the end of the call cancels its pending hang-up', async () => {
