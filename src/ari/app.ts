@@ -371,7 +371,8 @@ export class AriApp {
   async #decide(client: Client, channel: Channel): Promise<void> {
     const fresh = !this.#sessions.has(channel.id);
     const s = this.#openSession(channel, fresh ? 'decide' : this.#sessions.get(channel.id)!.mode, null);
-    const vars = { ...s.pendingVars, ...this.#verdicts.variables(s.callId, this.#o.registry.get(s.callId)?.priority ?? null) };
+    // What a rule asked for (setVars while the caller was out of Stasis) overrides the built-in verdict.
+    const vars = { ...this.#verdicts.variables(s.callId, this.#o.registry.get(s.callId)?.priority ?? null), ...s.pendingVars };
     s.pendingVars = {};
     const writes = Object.entries(vars).map(([variable, value]) =>
       ariRequest('POST variable', s.callId, this.#cfg.decideBudgetMs, () => client.channels.setChannelVar({ channelId: s.callId, variable, value })),
