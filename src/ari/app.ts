@@ -9,8 +9,8 @@ import type { CallMode, CallPhase, TapState } from '../events/types.js';
 import type { PbxResult } from '../pbx/types.js';
 import type { AudioPath } from '../pipeline/audio-path.js';
 import { AriConnection, type AriConnectionState } from './connection.js';
-import { isOwnChannel, parseOwnId } from './ids.js';
-import type { QueueHandler } from './queue-handler.js';
+import { isOwnChannel, OWN_BRIDGE_KINDS, parseOwnId } from './ids.js';
+import type { QueueAdoption, QueueHandler } from './queue-handler.js';
 import { planReconcile } from './reconcile.js';
 import { ariRequest, hasStatus } from './rest.js';
 import { CallSession } from './session.js';
@@ -531,19 +531,30 @@ export class AriApp {
     // Only calls that existed before the listing can be judged by it: one arriving meanwhile is not "lost".
     const known = [...this.#sessions.values()].map((s) => ({ callId: s.callId, objects: s.objects() }));
     let channels: Channel[];
-    let bridgeIds: string[];
+    let bridges: Array<{ id: string; channels: string[] }>;
     try {
       channels = await ariRequest('GET channels', '*', t, () => client.channels.list());
-      bridgeIds = (await ariRequest('GET bridges', '*', t, () => client.bridges.list())).map((b) => b.id);
+      bridges = (await ariRequest('GET bridges', '*', t, () => client.bridges.list())).map((b) => ({ id: b.id, channels: toArray(b.channels) }));
     } catch (err) {
       this.#log.error({ err: (err as Error).message }, 'reconcile could not list channels and bridges; retrying on the next reconnect');
       return;
     }
+    // The queue first: it keeps a caller's conversation with an agent, which the generic adoption would end.
+    const queue = this.#o.queueHandler?.reconcile;
+    const byQueue = queue
+      ? await queue
+          .call(this.#o.queueHandler, { channels: channels.map((c) => ({ id: c.id, name: c.name })), bridges })
+          .catch((err: Error) => {
+            this.#log.error({ err: err.message }, 'the built-in queue could not reconcile');
+            return [];
+          })
+      : [];
     const plan = planReconcile(
       channels.map((c) => c.id),
-      bridgeIds,
+      bridges.map((b) => b.id),
       known,
       this.#live,
+      queue !== undefined,
     );
     const counts = {
       lost: plan.lost.length,
@@ -572,10 +583,23 @@ export class AriApp {
         void this.#startTap(s);
       }
     }
+    for (const a of byQueue) {
+      const ch = channels.find((c) => c.id === a.callId);
+      if (ch && !this.#sessions.has(a.callId)) await this.#adoptQueued(client, ch, a);
+    }
     for (const callId of plan.adopt) {
       const ch = channels.find((c) => c.id === callId);
-      if (ch) await this.#adopt(client, ch);
+      if (ch && !this.#sessions.has(callId)) await this.#adopt(client, ch);
     }
+  }
+
+  /** A caller the built-in queue took over from an earlier run: tracked and tapped, left in Stasis. */
+  async #adoptQueued(client: Client, channel: Channel, a: QueueAdoption): Promise<void> {
+    const s = this.#openSession(client.Channel(channel.id, channel), 'queue', a.queue, a.phase);
+    this.#o.registry.update(s.callId, { mode: 'queue', queue: a.queue, phase: a.phase, ...(a.agent ? { agent: a.agent } : {}) });
+    s.log.info({ queue: a.queue, phase: a.phase }, 're-adopting a queue caller of an earlier run');
+    await this.#subscribe(client, s);
+    await this.#startTap(s);
   }
 
   /** A caller an earlier run of ser-ari had tapped: track and tap it again. */
@@ -595,12 +619,21 @@ export class AriApp {
 
   async #removeOwn(client: Client, ids: string[]): Promise<void> {
     const t = this.#cfg.requestTimeoutMs;
-    const chans = ids.filter((id) => parseOwnId(id)?.kind !== 'bridge' && parseOwnId(id)?.kind !== 'xfer');
+    const isBridge = (id: string) => {
+      const kind = parseOwnId(id)?.kind;
+      return kind !== undefined && OWN_BRIDGE_KINDS.includes(kind);
+    };
+    const chans = ids.filter((id) => !isBridge(id));
     const bridges = ids.filter((id) => !chans.includes(id));
     for (const id of ids) this.#live.delete(id);
     await Promise.all(chans.map((id) => removeChannel(client, id, t, this.#log)));
     await Promise.all(bridges.map((id) => removeBridge(client, id, t, this.#log)));
   }
+}
+
+function toArray<T>(v: T | T[] | undefined): T[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
 }
 
 async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -5,8 +5,18 @@ import { randomBytes } from 'node:crypto';
  * (and, for channels, Stasis args `ser-own,<kind>,<callId>`). The id alone lets reconcile tell our
  * objects from anyone else's after a reconnect or a restart of either side, and tie each to its call.
  */
-export const OWN_KINDS = ['snoop', 'em', 'bridge', 'whisper', 'agent', 'xfer'] as const;
+export const OWN_KINDS = ['snoop', 'em', 'bridge', 'whisper', 'agent', 'xfer', 'qhold', 'qcall', 'qagent'] as const;
 export type OwnKind = (typeof OWN_KINDS)[number];
+
+/**
+ * The built-in queue's objects (src/queue/): holding bridge `ser-qhold-<nonce>-<queue>`, conversation
+ * bridge `ser-qcall-<nonce>-<callId>`, agent leg `ser-qagent-<nonce>-<queue>`. After a crash the queue
+ * takes them over (a caller talking to an agent keeps talking); without a queue they are orphans.
+ */
+export const QUEUE_KINDS: readonly OwnKind[] = ['qhold', 'qcall', 'qagent'];
+
+/** Bridges among our objects (the rest are channels). */
+export const OWN_BRIDGE_KINDS: readonly OwnKind[] = ['bridge', 'xfer', 'qhold', 'qcall'];
 
 export const OWN_ARG = 'ser-own';
 const OWN_ID = new RegExp(`^ser-(${OWN_KINDS.join('|')})-([a-z0-9]{8})-(.+)$`);

@@ -20,4 +20,25 @@ export interface QueueHandler {
   admit(call: QueueAdmission): Promise<void>;
   /** The caller hung up or left Stasis for good; forget it (idempotent). */
   onCallEnded(callId: string): void;
+  /**
+   * After every (re)connect, before the app's own reconcile, with Asterisk's lists: the queue forgets
+   * its bridges that are gone (Asterisk restarted), takes over what an earlier run of ser-ari left
+   * (waiting callers, conversations with an agent), removes the rest, and says which callers it owns.
+   */
+  reconcile?(listing: AsteriskListing): Promise<QueueAdoption[]>;
+}
+
+/** What GET /channels and GET /bridges returned. */
+export interface AsteriskListing {
+  channels: Array<{ id: string; name: string }>;
+  bridges: Array<{ id: string; channels: string[] }>;
+}
+
+/** A caller the queue took over from an earlier run: the app tracks and taps it, and leaves it in Stasis. */
+export interface QueueAdoption {
+  callId: string;
+  queue: string;
+  phase: 'queued' | 'agent';
+  /** The agent endpoint of a conversation taken over. */
+  agent?: string;
 }

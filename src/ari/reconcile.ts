@@ -1,4 +1,4 @@
-import { parseOwnId } from './ids.js';
+import { parseOwnId, QUEUE_KINDS } from './ids.js';
 
 /** What reconcile needs to know about a call this process still tracks. */
 export interface KnownCall {
@@ -29,6 +29,8 @@ export function planReconcile(
   bridgeIds: readonly string[],
   known: readonly KnownCall[],
   live: ReadonlySet<string>,
+  /** The built-in queue reconciles its own objects (QUEUE_KINDS): leave them out of this plan. */
+  queueReconciles = false,
 ): ReconcilePlan {
   const present = new Set([...channelIds, ...bridgeIds]);
   const knownIds = new Set(known.map((c) => c.callId));
@@ -38,8 +40,9 @@ export function planReconcile(
   const orphan = (id: string): boolean => {
     const own = parseOwnId(id);
     if (!own || live.has(id)) return false;
+    if (queueReconciles && QUEUE_KINDS.includes(own.kind)) return false;
     const caller = own.callId;
-    if (!knownIds.has(caller) && channelIds.includes(caller) && parseOwnId(caller) === null) adopt.add(caller);
+    if (!QUEUE_KINDS.includes(own.kind) && !knownIds.has(caller) && channelIds.includes(caller) && parseOwnId(caller) === null) adopt.add(caller);
     return true;
   };
   const deleteChannels = channelIds.filter(orphan);

@@ -1,6 +1,7 @@
 import type { Client } from 'ari-client';
 import type { Logger } from 'pino';
-import type { QueueAdmission, QueueHandler } from '../ari/queue-handler.js';
+import { parseOwnId } from '../ari/ids.js';
+import type { AsteriskListing, QueueAdmission, QueueAdoption, QueueHandler } from '../ari/queue-handler.js';
 import type { CallRegistry } from '../calls/registry.js';
 import type { Config } from '../config/schema.js';
 import { SerError } from '../errors.js';
@@ -131,11 +132,85 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
     onCallEnded(callId) {
       find(callId)?.callerEnded(callId);
     },
+    async reconcile(listing) {
+      ari.refresh();
+      return reconcileQueues(listing, queues, ari, opts.live?.(), opts.logger);
+    },
     setPriority(callId, change) {
       const result = find(callId)?.setPriority(callId, change);
       return result ? Promise.resolve(result) : null;
     },
   };
+}
+
+/**
+ * After a (re)connect. Bridges Asterisk lost are forgotten. What an earlier run of ser-ari left is taken
+ * over: a caller talking to an agent keeps talking (the queue watches the conversation end), callers
+ * waiting in an old holding bridge move into ours by priority, and what is left of half a conversation
+ * ends (an agent leg alone is hung up, a caller alone goes back to the dialplan as COMPLETED).
+ */
+async function reconcileQueues(
+  listing: AsteriskListing,
+  queues: Map<string, PriorityQueue>,
+  ari: QueueAri,
+  live: ReadonlySet<string> | undefined,
+  logger: Logger,
+): Promise<QueueAdoption[]> {
+  const present = new Set([...listing.channels.map((c) => c.id), ...listing.bridges.map((b) => b.id)]);
+  for (const q of queues.values()) q.forgetGoneBridges(present);
+  const names = new Map(listing.channels.map((c) => [c.id, c.name]));
+  const isLeftover = (id: string) => !live?.has(id) && ![...queues.values()].some((q) => q.ownsBridge(id));
+  const strayLegs = new Set(listing.channels.filter((c) => parseOwnId(c.id)?.kind === 'qagent' && isLeftover(c.id)).map((c) => c.id));
+  const adopted: QueueAdoption[] = [];
+  const log = logger.child({ component: 'queue' });
+  for (const b of listing.bridges) {
+    const own = parseOwnId(b.id);
+    if ((own?.kind !== 'qcall' && own?.kind !== 'qhold') || !isLeftover(b.id)) continue;
+    // bridge.channels can name channels that no longer exist (the MOH announcer's half, recording 10)
+    const members = b.channels.filter((id) => names.has(id));
+    const callers = members.filter((id) => parseOwnId(id) === null);
+    try {
+      if (own.kind === 'qcall') {
+        const legId = members.find((id) => parseOwnId(id)?.kind === 'qagent');
+        const q = legId ? queues.get(parseOwnId(legId)!.callId) : undefined;
+        const callId = callers[0];
+        if (q && legId && callId) {
+          strayLegs.delete(legId);
+          const agent = q.adoptConversation(callId, legId, names.get(legId)!, b.id);
+          adopted.push({ callId, queue: q.name, phase: 'agent', agent });
+          continue;
+        }
+        for (const id of callers) await returnServed(ari, id);
+        log.info({ bridgeId: b.id, callers }, 'an earlier run left half a conversation: removed');
+      } else {
+        const q = queues.get(own.callId);
+        for (const callId of callers) {
+          if (!q) {
+            await returnServed(ari, callId, 'SHUTDOWN');
+            continue;
+          }
+          await q.adoptWaiting(callId, b.id);
+          adopted.push({ callId, queue: q.name, phase: 'queued' });
+        }
+        if (callers.length > 0) log.info({ bridgeId: b.id, callers, queue: own.callId }, 'took over callers an earlier run left waiting');
+      }
+      await ari.destroyBridge(b.id).catch(() => undefined);
+    } catch (err) {
+      log.warn({ bridgeId: b.id, err: (err as Error).message }, 'cannot take over a queue bridge of an earlier run');
+    }
+  }
+  for (const id of strayLegs) {
+    await ari.hangup(id, 'normal').catch(() => undefined);
+    log.info({ channelId: id }, 'hung up an agent leg an earlier run left');
+  }
+  return adopted;
+}
+
+/** A caller whose conversation ended while no ser-ari watched it: back to the dialplan, as the queue would. */
+async function returnServed(ari: QueueAri, callId: string, status: 'COMPLETED' | 'SHUTDOWN' = 'COMPLETED'): Promise<void> {
+  await ari.setVariable(callId, 'SER_QUEUESTATUS', status).catch(() => undefined);
+  if (status === 'COMPLETED') await ari.setVariable(callId, 'SER_QUEUE_DONE', '1').catch(() => undefined);
+  await ari.continueInDialplan(callId).catch(() => undefined);
 }
 
 /**

@@ -153,9 +153,15 @@ export class PriorityQueue {
       if (channelState !== undefined && channelState !== 'Up') await this.#ari.answer(callId);
       caller.priority = await this.#initialPriority(callId);
       if (gone(caller)) return;
-      await this.#ari.addChannels(holding, [callId]);
+      await this.#putOnHold(holding, callId).catch(async (err: unknown) => {
+        if (!isBridgeGone(err)) throw err;
+        // Asterisk restarted since the bridge was made (recording 12): make a new one, once.
+        this.#log.info({ bridgeId: holding }, 'the holding bridge is gone (Asterisk restarted?): making a new one');
+        this.#forgetHolding(holding);
+        const fresh = await this.#ensureHolding();
+        if (!gone(caller)) await this.#putOnHold(fresh, callId);
+      });
     } catch (err) {
-      if (/bridge not found/i.test(errMsg(err))) this.#forgetHolding(); // Asterisk restarted: a new one next time
       if (gone(caller)) return;
       this.#callers.delete(callId);
       throw err;
@@ -179,6 +185,42 @@ export class PriorityQueue {
   /** True for the holding bridge and the live conversation bridges of this queue. */
   ownsBridge(bridgeId: string): boolean {
     return bridgeId === this.#holdingId || this.#bridges.has(bridgeId);
+  }
+
+  /** Forgets the holding bridge when Asterisk no longer has it (it restarted): the next caller gets a new one. */
+  forgetGoneBridges(present: ReadonlySet<string>): void {
+    if (this.#holdingId && !present.has(this.#holdingId)) {
+      this.#log.info({ bridgeId: this.#holdingId }, 'the holding bridge is gone after a reconnect (Asterisk restarted): a new one for the next caller');
+      this.#forgetHolding(this.#holdingId);
+    }
+  }
+
+  /** A caller an earlier run of ser-ari left waiting in its holding bridge: moved into ours, queued by its priority. */
+  async adoptWaiting(callId: string, fromBridge: string): Promise<void> {
+    await this.#ari.removeChannel(fromBridge, callId).catch(() => undefined);
+    await this.admit(callId, 'Up');
+  }
+
+  /**
+   * A caller an earlier run had bridged with an agent: the conversation goes on untouched, and ends as
+   * any other (the agent hanging up returns the caller to the dialplan). Returns the agent endpoint.
+   */
+  adoptConversation(callId: string, legId: string, legName: string, bridgeId: string): string {
+    // Channel names are the endpoint plus a suffix: PJSIP/1001-0000000a, Local/1001@agents-00000003;1.
+    const agent = this.#s.agents.find((a) => legName.startsWith(`${a}-`)) ?? legName;
+    const leg: Leg = { channelId: legId, agent, state: 'answered', startedAt: this.#now(), timedOut: false, ringTimer: null, caller: null, bridgeId, originated: Promise.resolve() };
+    const caller: Caller = { callId, state: 'bridged', priority: this.#registry.get(callId)?.priority ?? 0, entry: null, leg, deadline: null, maxWaitTimer: null };
+    leg.caller = caller;
+    this.#legs.set(legId, leg);
+    this.#callers.set(callId, caller);
+    this.#bridges.add(bridgeId);
+    this.#live()?.add(legId).add(bridgeId);
+    if (this.#s.agents.includes(agent)) {
+      this.#agents.ringing(agent);
+      this.#agents.answered(agent);
+    }
+    this.#log.info({ callId, agent, bridgeId }, 'took over a conversation with an agent from an earlier run');
+    return agent;
   }
 
   /** null when the caller is not in this queue. A caller already with an agent keeps the value for a requeue. */
@@ -482,7 +524,7 @@ export class PriorityQueue {
   async #abandonBridge(bridgeId: string, caller: Caller): Promise<void> {
     await this.#destroyBridge(bridgeId);
     if (caller.state === 'waiting' && this.#holdingId) {
-      await this.#ari.addChannels(this.#holdingId, [caller.callId]).catch(() => undefined);
+      await this.#putOnHold(this.#holdingId, caller.callId).catch(() => undefined);
     }
   }
 
@@ -532,7 +574,7 @@ export class PriorityQueue {
     try {
       if (bridgeId) await this.#destroyBridge(bridgeId);
       const holding = await this.#ensureHolding();
-      if (caller.state === 'waiting') await this.#ari.addChannels(holding, [caller.callId]);
+      if (caller.state === 'waiting') await this.#putOnHold(holding, caller.callId);
     } catch (err) {
       this.#log.warn({ callId: caller.callId, err: errMsg(err) }, 'cannot return the caller to the holding bridge');
     }
@@ -547,9 +589,6 @@ export class PriorityQueue {
         this.#live()?.add(bridgeId);
         await this.#ari.createBridge({ bridgeId, type: 'holding', name: `ser-queue-${this.name}` });
         this.#holdingId = bridgeId;
-        await this.#ari.startMoh(bridgeId, this.#s.moh).catch((err) => {
-          this.#log.warn({ bridgeId, moh: this.#s.moh, err: errMsg(err) }, 'music on hold did not start; callers wait in silence');
-        });
         return bridgeId;
       })();
       this.#holding.catch(() => {
@@ -560,8 +599,21 @@ export class PriorityQueue {
     return this.#holding;
   }
 
-  #forgetHolding(): void {
-    if (this.#holdingId) this.#live()?.delete(this.#holdingId);
+  /**
+   * Callers wait with MOH. Asterisk stops a holding bridge's music for good when its last member leaves
+   * (recording 10: the announcer is a "lonely" channel) and starting it again while it plays is
+   * harmless, so it is started after every caller put on hold.
+   */
+  async #putOnHold(holdingId: string, callId: string): Promise<void> {
+    await this.#ari.addChannels(holdingId, [callId]);
+    await this.#ari.startMoh(holdingId, this.#s.moh).catch((err) => {
+      this.#log.warn({ bridgeId: holdingId, moh: this.#s.moh, callId, err: errMsg(err) }, 'music on hold did not start; the caller waits in silence');
+    });
+  }
+
+  #forgetHolding(bridgeId: string): void {
+    if (this.#holdingId !== bridgeId) return; // already replaced
+    this.#live()?.delete(bridgeId);
     this.#holding = null;
     this.#holdingId = null;
   }
@@ -612,6 +664,10 @@ export function ringFailureOf(cause: number | null): RingFailure {
 /** Read through a function: TypeScript's narrowing does not see a hang-up that landed during an await. */
 function gone(caller: Caller): boolean {
   return caller.state === 'gone';
+}
+
+function isBridgeGone(err: unknown): boolean {
+  return /bridge not found/i.test(errMsg(err));
 }
 
 function errMsg(err: unknown): string {

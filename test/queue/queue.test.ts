@@ -468,6 +468,31 @@ describe('PriorityQueue against the ARI simulator', () => {
     }
   });
 
+  it('music on hold comes back for the next caller after the holding bridge emptied (issue 12 bug 2, recording 10)', async () => {
+    const w = await world([{ endpoint: 'PJSIP/1001', behaviour: 'no-answer' }]);
+    const a = await w.call('5550001');
+    expect(holding(w)).toMatchObject({ channelIds: [a], moh: 'default' });
+    w.sim.hangup(a);
+    await until(() => holding(w)!.channelIds.length === 0);
+    expect(holding(w)!.moh).toBeNull(); // Asterisk stopped the music with the last caller
+    const b = await w.call('5550002');
+    expect(holding(w)).toMatchObject({ channelIds: [b], moh: 'default' });
+  });
+
+  it('the first caller after an Asterisk restart is queued in a new holding bridge, not refused (issue 12 bug 3)', async () => {
+    const w = await world([{ endpoint: 'PJSIP/1001', behaviour: 'no-answer' }]);
+    await w.call('5550001');
+    const before = holding(w)!.id;
+    await w.sim.restart(100);
+    await until(() => w.sim.bridges().length === 0);
+    // ari-client reconnects by itself; wait until our app's websocket is back
+    await until(() => w.rest.filter((r) => r.path === '/ari/events' && r.status === 101).length >= 2);
+    const b = await w.call('5550002');
+    expect(holding(w)).toMatchObject({ channelIds: [b], moh: 'default' });
+    expect(holding(w)!.id).not.toBe(before);
+    expect(waitingIds(w)).toContain(b); // (the lost caller A is ended by the ARI app's reconcile, not played here)
+  });
+
   it('EXPECTED FAILURE: admitting to a queue that is not configured rejects with QUEUE_UNKNOWN', async () => {
     const w = await world([{ endpoint: 'PJSIP/1001', behaviour: 'answer' }]);
     await expect(w.queues.admit({ callId: 'x', channel: {} as never, queue: 'sales' })).rejects.toMatchObject({ code: 'QUEUE_UNKNOWN' });
