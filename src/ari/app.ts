@@ -54,6 +54,9 @@ export interface AriAppOptions {
   queueHandler?: QueueHandler;
 }
 
+/** Set on every caller this app taps, so a restarted ser-ari finds and taps it again. */
+export const TAPPED_BY_VAR = 'SER_TAPPED_BY';
+
 const WATCHED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'PlaybackFinished'] as const;
 
 /**
@@ -78,6 +81,7 @@ export class AriApp {
     if (this.#sessions.has(u.callId)) this.#verdicts.observe(u);
   };
   #unsubscribeBus: (() => void) | null = null;
+  #firstReconcile = true;
   #stopping = false;
   #reconciling: Promise<void> | null = null;
 
@@ -356,10 +360,24 @@ export class AriApp {
     }
   }
 
+  /**
+   * A durable mark on the caller channel, read at the next start: a caller tapped before a planned
+   * restart (SIGTERM returns it to the dialplan, where ARI cannot write to it) is found and tapped again.
+   */
+  async #markTapped(client: Client, s: CallSession): Promise<void> {
+    try {
+      await ariRequest('POST variable', s.callId, this.#cfg.requestTimeoutMs, () =>
+        client.channels.setChannelVar({ channelId: s.callId, variable: TAPPED_BY_VAR, value: this.#cfg.app }),
+      );
+    } catch (err) {
+      s.log.debug({ err: (err as Error).message }, `could not set ${TAPPED_BY_VAR}: this call is not re-tapped after a restart`);
+    }
+  }
+
   async #monitor(client: Client, channel: Channel): Promise<void> {
     const fresh = !this.#sessions.has(channel.id);
     const s = this.#openSession(channel, 'monitor', null);
-    await this.#subscribe(client, s);
+    await Promise.all([this.#subscribe(client, s), fresh ? this.#markTapped(client, s) : undefined]);
     const back = await this.continueCall(s.callId);
     if (!back.ok) {
       if (back.status === 404) return this.#endCall(s, 'hangup');
@@ -372,7 +390,11 @@ export class AriApp {
     const fresh = !this.#sessions.has(channel.id);
     const s = this.#openSession(channel, fresh ? 'decide' : this.#sessions.get(channel.id)!.mode, null);
     // What a rule asked for (setVars while the caller was out of Stasis) overrides the built-in verdict.
-    const vars = { ...this.#verdicts.variables(s.callId, this.#o.registry.get(s.callId)?.priority ?? null), ...s.pendingVars };
+    const vars = {
+      ...this.#verdicts.variables(s.callId, this.#o.registry.get(s.callId)?.priority ?? null),
+      ...(fresh ? { [TAPPED_BY_VAR]: this.#cfg.app } : {}),
+      ...s.pendingVars,
+    };
     s.pendingVars = {};
     const writes = Object.entries(vars).map(([variable, value]) =>
       ariRequest('POST variable', s.callId, this.#cfg.decideBudgetMs, () => client.channels.setChannelVar({ channelId: s.callId, variable, value })),
@@ -392,7 +414,7 @@ export class AriApp {
     const s = this.#openSession(channel, 'queue', queue);
     this.#o.registry.update(s.callId, { mode: 'queue', queue });
     s.mode = 'queue';
-    await this.#subscribe(client, s);
+    await Promise.all([this.#subscribe(client, s), this.#markTapped(client, s)]);
     if (!s.tap) await this.#startTap(s);
     if (s.ended) return;
     const handler = this.#o.queueHandler;
@@ -591,6 +613,31 @@ export class AriApp {
       const ch = channels.find((c) => c.id === callId);
       if (ch && !this.#sessions.has(callId)) await this.#adopt(client, ch);
     }
+    if (this.#firstReconcile) {
+      this.#firstReconcile = false;
+      const candidates = channels.filter((c) => parseOwnId(c.id) === null && !this.#sessions.has(c.id) && !/^(Snoop|UnicastRTP|Announcer|AudioSocket)\//.test(c.name));
+      for (const ch of await this.#markedByUs(client, candidates)) if (!this.#sessions.has(ch.id)) await this.#adopt(client, ch);
+    }
+  }
+
+  /** Callers a previous run of this app tapped (TAPPED_BY_VAR), read a few at a time: GET works outside Stasis. */
+  async #markedByUs(client: Client, channels: Channel[]): Promise<Channel[]> {
+    const marked: Channel[] = [];
+    const queue = [...channels];
+    const worker = async (): Promise<void> => {
+      for (let ch = queue.shift(); ch; ch = queue.shift()) {
+        const id = ch.id;
+        try {
+          const v = await ariRequest('GET variable', id, this.#cfg.requestTimeoutMs, () => client.channels.getChannelVar({ channelId: id, variable: TAPPED_BY_VAR }));
+          if (v.value === this.#cfg.app) marked.push(ch);
+        } catch {
+          // 404: not marked (or gone)
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+    if (marked.length > 0) this.#log.info({ callers: marked.length }, `re-tapping callers a previous run had tapped (${TAPPED_BY_VAR})`);
+    return marked;
   }
 
   /** A caller the built-in queue took over from an earlier run: tracked and tapped, left in Stasis. */

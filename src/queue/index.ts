@@ -99,7 +99,14 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
   const unsubscribe = ari.onEvent((e: QueueAriEvent) => {
     if (e.type === 'StasisStart' && e.args[0] === 'ser-own' && e.args[1] === 'queue-agent') legs.add(e.channelId);
     if (e.type === 'ChannelDestroyed') legs.delete(e.channelId);
-    for (const q of queues.values()) q.handleEvent(e);
+    for (const q of queues.values()) {
+      try {
+        q.handleEvent(e);
+      } catch (err) {
+        // A state the queue did not expect (e.g. an event for a leg it no longer tracks) must not end the process.
+        opts.logger.error({ queue: q.name, event: e.type, err: (err as Error).message }, 'the queue could not handle an ARI event');
+      }
+    }
   });
   ari.arm();
   const find = (callId: string) => [...queues.values()].find((q) => q.has(callId));
@@ -163,7 +170,9 @@ async function reconcileQueues(
   const strayLegs = new Set(listing.channels.filter((c) => parseOwnId(c.id)?.kind === 'qagent' && isLeftover(c.id)).map((c) => c.id));
   const adopted: QueueAdoption[] = [];
   const log = logger.child({ component: 'queue' });
-  for (const b of listing.bridges) {
+  // Conversations first: the agents in them are busy before any waiting caller makes us ring one.
+  const order = (id: string) => (parseOwnId(id)?.kind === 'qcall' ? 0 : 1);
+  for (const b of [...listing.bridges].sort((x, y) => order(x.id) - order(y.id))) {
     const own = parseOwnId(b.id);
     if ((own?.kind !== 'qcall' && own?.kind !== 'qhold') || !isLeftover(b.id)) continue;
     // bridge.channels can name channels that no longer exist (the MOH announcer's half, recording 10)

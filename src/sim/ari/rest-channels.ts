@@ -141,7 +141,8 @@ export function channelRoutes(pbx: SimPbx, opts: ChannelRouteOptions): Route[] {
       path: '/channels/{channelId}/variable',
       handler: (req) => {
         const variable = required(req.query, 'variable', 'Variable name is required');
-        const ch = inStasisOr409(channelOr404(pbx, req.params['channelId']));
+        // Reading works on any channel, in Stasis or not (res/ari/resource_channels.c); writing needs Stasis.
+        const ch = channelOr404(pbx, req.params['channelId'], 'Provided channel was not found');
         const value = pbx.getVariable(ch, variable);
         if (value === undefined) throw notFound('Provided variable was not found');
         return ok({ value });
