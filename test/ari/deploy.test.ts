@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_OVERRIDES, loadConfig } from '../../src/config/load.js';
+import { parseWav } from '../../src/audio/wav.js';
 import { REPO } from '../helpers/paths.js';
 
 /*
@@ -68,15 +69,20 @@ describe('docker-compose.yml', () => {
     expect(mounts.length).toBeGreaterThanOrEqual(5);
     for (const [src, dst] of mounts) {
       expect(existsSync(join(REPO, src!))).toBe(true);
-      expect(dst).toMatch(/^\/etc\/asterisk\/[a-z_]+\.conf$/);
+      expect(dst).toMatch(/^\/etc\/asterisk\/[a-z_]+\.conf$|^\/var\/lib\/asterisk\/sounds\/[a-z-]+\.wav$/);
     }
+    // the prompt the example rules warn with is installed where `sound:ser-abuse-warning` finds it
+    expect(mounts.map((m) => m[1])).toContain('/var/lib/asterisk/sounds/ser-abuse-warning.wav');
     expect(mounts.map((m) => m[1])).toEqual(expect.arrayContaining(['/etc/asterisk/ari.conf', '/etc/asterisk/http.conf', '/etc/asterisk/extensions_ser.conf']));
   });
 
   it('points ser-ari at Asterisk ARI as configured in http.conf and ari.conf, and Asterisk at ser-ari for RTP', () => {
     const env = ser!.environment!;
     for (const key of Object.keys(env)) expect(Object.keys(ENV_OVERRIDES)).toContain(key);
-    const http = confSection(dialplan('http.conf'), 'general');
+    const mounted = asterisk!.volumes!.map((v) => v.split(':')).find((m) => m[1] === '/etc/asterisk/http.conf')![0]!;
+    const http = confSection(readFileSync(join(REPO, mounted), 'utf8'), 'general');
+    // the sample for a host install keeps ARI on loopback; only the compose network variant opens it
+    expect(confSection(dialplan('http.conf'), 'general').bindaddr).toBe('127.0.0.1');
     const url = new URL(env.SER_ARI_URL!);
     expect(url.hostname).toBe(Object.values(asterisk!.networks)[0]!.ipv4_address);
     expect(url.port).toBe(http.bindport);
@@ -136,5 +142,24 @@ describe('dialplan/extensions_ser.conf', () => {
     expect(text).toContain(`[${ctx}]`);
     expect(text).toContain('exten => _queue-.,1');
     expect(text).toContain('exten => agent-hangup,1');
+  });
+});
+
+describe('the shipped warning prompt', () => {
+  it('is the sound every shipped hang-up rule warns with, in a format Asterisk plays as is (8 kHz mono PCM16), with speech in it', () => {
+    const wav = parseWav(readFileSync(join(REPO, 'sounds/ser-abuse-warning.wav')));
+    expect({ rate: wav.sampleRate, channels: wav.channels.length, format: wav.format }).toEqual({ rate: 8000, channels: 1, format: 'pcm16' });
+    const x = wav.channels[0]!;
+    expect(x.length / 8000).toBeGreaterThan(3);
+    expect(x.length / 8000).toBeLessThan(12);
+    const rms = Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+    expect(rms).toBeGreaterThan(0.03);
+    for (const rules of ['config/rules.example.yaml', 'config/rules.demo.yaml']) {
+      const media = [...readFileSync(join(REPO, rules), 'utf8').matchAll(/warn: \{ media: "sound:([a-z-]+)"/g)].map((m) => m[1]);
+      expect(media.length).toBeGreaterThan(0);
+      for (const m of media) expect(existsSync(join(REPO, 'sounds', `${m}.wav`))).toBe(true);
+    }
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { files: string[] };
+    expect(pkg.files).toContain('sounds');
   });
 });
