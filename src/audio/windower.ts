@@ -15,14 +15,23 @@ export interface AudioWindow {
   /** Positions in the call's stream (seconds = samples / sampleRate); endSample is exclusive. */
   startSample: number;
   endSample: number;
-  /** Share of the window's complete 20 ms frames that the VAD called speech. */
+  /**
+   * Share of the window's complete 20 ms frames in which the caller was talking: frames the VAD called
+   * speech, plus the pauses between two of them up to `bridgeMs` long (between words, before a stop
+   * consonant). A caller talking through the window scores near 1, not the ~0.5 of voiced frames alone.
+   */
   speechRatio: number;
+  /** Share of the frames the VAD itself called speech (no pause bridged). */
+  voicedRatio: number;
   /** RMS level of the speech frames (of all frames when there are none). */
   dbfs: number;
 }
 
 /** VAD frame: 20 ms at 8 kHz. */
 const FRAME = 160;
+
+/** Pauses up to this long between speech frames count as talking (measured: docs/speech-ratio.md). */
+export const DEFAULT_BRIDGE_MS = 300;
 
 /**
  * Cuts a call's audio into model windows: the latest `windowSamples`, every `hopSamples` once a full
@@ -48,12 +57,16 @@ export class Windower {
   /** Stream position at which the next window is due. */
   #due: number;
 
-  constructor(spec: WindowSpec, vad: EnergyVad = new EnergyVad()) {
+  /** Longest pause between speech frames that still counts as talking, in frames. */
+  readonly #bridgeFrames: number;
+
+  constructor(spec: WindowSpec, vad: EnergyVad = new EnergyVad(), bridgeMs = DEFAULT_BRIDGE_MS) {
     const { windowSamples, hopSamples, sampleRate } = spec;
     if (!Number.isInteger(windowSamples) || windowSamples < 1) throw new RangeError(`windowSamples must be a positive integer, got ${windowSamples}`);
     if (!Number.isInteger(hopSamples) || hopSamples < 1) throw new RangeError(`hopSamples must be a positive integer, got ${hopSamples}`);
     if (!(sampleRate > 0)) throw new RangeError(`sampleRate must be positive, got ${sampleRate}`);
     this.#spec = { ...spec };
+    this.#bridgeFrames = Math.round((bridgeMs / 1000) * sampleRate / FRAME);
     this.#vad = vad;
     this.#audio = new FloatRingBuffer(windowSamples);
     this.#frameCap = Math.ceil(windowSamples / FRAME) + 1;
@@ -134,6 +147,8 @@ export class Windower {
     // Complete frames lying inside the window: the newest ends where the pending partial frame begins.
     const frames = Math.min(this.#frames, Math.floor((length - this.#partialLength) / FRAME));
     let speech = 0;
+    let talking = 0;
+    let lastSpeech = -1;
     let speechEnergy = 0;
     let allEnergy = 0;
     for (let k = 1; k <= frames; k++) {
@@ -142,6 +157,9 @@ export class Windower {
       if (this.#speech[slot] === 1) {
         speech++;
         speechEnergy += this.#energy[slot]!;
+        const gap = lastSpeech < 0 ? 0 : k - lastSpeech - 1;
+        talking += 1 + (gap <= this.#bridgeFrames ? gap : 0);
+        lastSpeech = k;
       }
     }
     this.#lastEnd = this.#seen;
@@ -153,7 +171,8 @@ export class Windower {
       samples,
       startSample: this.#seen - length,
       endSample: this.#seen,
-      speechRatio: frames > 0 ? speech / frames : 0,
+      speechRatio: frames > 0 ? talking / frames : 0,
+      voicedRatio: frames > 0 ? speech / frames : 0,
       dbfs: meanSquareDbfs(meanSquare),
     };
   }

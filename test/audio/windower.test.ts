@@ -78,9 +78,19 @@ describe('Windower', () => {
     const windows = feed(new Windower(SPEC, new EnergyVad()), framesOf(200, speech));
     expect(windows.map((win) => win.endSample / FRAME)).toEqual([150, 200]);
     const inWindow = (end: number): number => Array.from({ length: 150 }, (_, k) => end - 150 + k).filter(speech).length;
-    expect(windows[0]!.speechRatio).toBeCloseTo(inWindow(150) / 150, 10); // 40 + 8 frames
-    expect(windows[1]!.speechRatio).toBeCloseTo(inWindow(200) / 150, 10); // 40 + 20 frames
+    expect(windows[0]!.voicedRatio).toBeCloseTo(inWindow(150) / 150, 10); // 40 + 8 frames
+    expect(windows[1]!.voicedRatio).toBeCloseTo(inWindow(200) / 150, 10); // 40 + 20 frames
     expect(inWindow(150)).toBe(48);
+  });
+
+  it('counts pauses up to 300 ms between speech frames as talking, longer ones not', () => {
+    // speech in frames 60..99, then a 400 ms pause, then one frame in four from 120 on (60 ms pauses)
+    const speech = (f: number): boolean => (f >= 60 && f < 100) || (f >= 120 && f % 4 === 0);
+    const windows = feed(new Windower(SPEC, new EnergyVad()), framesOf(200, speech));
+    expect(windows[0]!.speechRatio).toBeCloseTo((40 + 29) / 150, 10); // frames 60..99 and 120..148
+    expect(windows[1]!.speechRatio).toBeCloseTo((40 + 77) / 150, 10); // frames 60..99 and 120..196
+    const unbridged = feed(new Windower(SPEC, new EnergyVad(), 0), framesOf(200, speech));
+    expect(unbridged.map((w) => w.speechRatio)).toEqual(unbridged.map((w) => w.voicedRatio));
   });
 
   it('agrees with the VAD run frame by frame on its own, for packets split across frames', () => {
@@ -97,13 +107,13 @@ describe('Windower', () => {
       const lastFrame = Math.floor(win.endSample / FRAME);
       const firstFrame = Math.ceil(win.startSample / FRAME);
       const inside = flags.slice(firstFrame, lastFrame);
-      expect(win.speechRatio).toBeCloseTo(inside.filter(Boolean).length / inside.length, 10);
+      expect(win.voicedRatio).toBeCloseTo(inside.filter(Boolean).length / inside.length, 10);
     }
   });
 
   it('gives the level of the speech frames, or of all frames when none is speech', () => {
     const bursts = feed(new Windower(SPEC), framesOf(150, (f) => f % 3 === 0));
-    expect(bursts[0]!.speechRatio).toBeCloseTo(50 / 150, 10);
+    expect(bursts[0]!.voicedRatio).toBeCloseTo(50 / 150, 10);
     expect(bursts[0]!.dbfs).toBeCloseTo(-23.01, 1); // silence between the bursts does not dilute it
 
     const hiss = feed(new Windower(SPEC), noise(24000, -65, 4)); // below minSpeechDbfs: no speech
