@@ -52,6 +52,18 @@ describe('config/rules.example.yaml', () => {
     expect(w.control.calls.map((c) => [c.op, c.callId, c.arg])).toEqual([['setPriority', 'waiting', { add: 5 }]]);
   });
 
+  it('case 1b: an abusive caller waiting in the queue is not moved up, in the example and in the demo rules', async () => {
+    for (const file of [FILE, `${REPO}config/rules.demo.yaml`]) {
+      w?.engine.close();
+      w = world(parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+      w.addCall('angry', 'queued', { queue: 'support' });
+      w.addCall('sad', 'queued', { queue: 'support' });
+      await w.play('angry', [...repeat(10, CALM), ...repeat(30, ABUSIVE)]);
+      await w.play('sad', [...repeat(10, CALM), ...repeat(8, DISTRESSED)]);
+      expect(w.control.calls.filter((c) => c.op === 'setPriority').map((c) => c.callId)).toEqual(['sad']);
+    }
+  });
+
   it('case 2: as shipped, sustained abuse flags the call and only logs the hang-up it would have made', async () => {
     w = world(doc());
     w.addCall('c1', 'agent');
