@@ -55,7 +55,7 @@ describe('docker-compose.yml', () => {
 
   it('has an Asterisk and a ser-ari service on one network, with fixed addresses inside its subnet', () => {
     expect(asterisk?.image).toMatch(/asterisk/);
-    expect(ser?.image).toMatch(/^node:20/);
+    expect(readFileSync(join(REPO, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:20-bookworm-slim$/m);
     const [net] = Object.keys(compose.networks);
     const subnet = compose.networks[net!]!.ipam.config[0]!.subnet;
     for (const s of [asterisk!, ser!]) {
@@ -94,9 +94,23 @@ describe('docker-compose.yml', () => {
     expect(env.SER_RTP_HOST).toBe(Object.values(ser!.networks)[0]!.ipv4_address);
   });
 
+  it('builds ser-ari once from the Dockerfile, as a non-root user, and mounts only its config, read-only', () => {
+    expect((ser as { build?: string }).build).toBe('.');
+    expect(ser!.command).toBeUndefined(); // the image's CMD: nothing installed or compiled at start
+    const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^CMD \["run", "--config", "\/etc\/ser-ari\/ser-ari\.yaml"\]$/m);
+    expect(dockerfile).toMatch(/ONNXRUNTIME_NODE_INSTALL=skip/);
+    expect(ser!.volumes).toEqual(['./dialplan/ser-ari.docker.yaml:/etc/ser-ari/ser-ari.yaml:ro']);
+    // what the image copies exists in the checkout
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const src of m[1]!.split(' ')) if (!src.includes('*')) expect(existsSync(join(REPO, src)), src).toBe(true);
+    }
+  });
+
   it('runs with a config file that loads and keeps the taps within half the Asterisk RTP range', () => {
-    const file = ser!.command!.join(' ').match(/--config (\S+?)["\s]|--config (\S+)$/)!;
-    const path = join(REPO, (file[1] ?? file[2])!);
+    const mount = ser!.volumes!.map((v) => v.split(':')).find((m) => m[1] === '/etc/ser-ari/ser-ari.yaml')!;
+    const path = join(REPO, mount[0]!);
     const env = Object.fromEntries(Object.entries(ser!.environment!).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/, '$1')]));
     const { config } = loadConfig({ file: path, env });
     const rtp = confSection(dialplan('rtp.conf'), 'general');
@@ -161,5 +175,19 @@ describe('the shipped warning prompt', () => {
     }
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { files: string[] };
     expect(pkg.files).toContain('sounds');
+  });
+});
+
+describe('deploy/systemd/ser-ari.service', () => {
+  it('runs ser-ari as its own user with SIGTERM (taps released, callers returned) and the hardening options', () => {
+    const unit = readFileSync(join(REPO, 'deploy/systemd/ser-ari.service'), 'utf8');
+    const service = confSection(unit.replace(/^\[Service\]/m, '[general]'), 'general');
+    expect(service.ExecStart).toMatch(/ser-ari run --config \/etc\/ser-ari\/ser-ari\.yaml$/);
+    expect(service.User).toBe('ser-ari');
+    expect(service.KillSignal).toBe('SIGTERM');
+    for (const [k, v] of Object.entries({ NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', CapabilityBoundingSet: '' })) {
+      expect(service[k], k).toBe(v);
+    }
+    expect(service.RestrictAddressFamilies).toBe('AF_INET AF_INET6 AF_UNIX');
   });
 });

@@ -1,0 +1,28 @@
+# ser-ari image: built once (`docker compose build` or `docker build -t ser-ari .`), runs as a
+# non-root user, reads its config from a mounted file. Nothing is compiled or downloaded at start.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+# onnxruntime-node ships its CPU binaries in the package; never fetch CUDA libraries
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    SER_HTTP_HOST=0.0.0.0 \
+    SER_HTTP_PORT=8090
+WORKDIR /app
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+COPY models/*.onnx models/*.json ./models/
+COPY config ./config
+COPY sounds ./sounds
+COPY src/console/page ./src/console/page
+USER node
+EXPOSE 8090
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/cli/main.js"]
+CMD ["run", "--config", "/etc/ser-ari/ser-ari.yaml"]
