@@ -1,4 +1,5 @@
 import type { Client } from 'ari-client';
+import { ariRequest } from '../ari/rest.js';
 
 /** The ARI events the queue reacts to, reduced to what it reads. */
 export type QueueAriEvent =
@@ -35,11 +36,15 @@ export interface QueueAri {
 
 type Listener = (event: Record<string, unknown>) => void;
 
-/** QueueAri over a connected ari-client instance (the one the ARI app started). */
-export function ariClientPort(client: Client, app: string): QueueAri {
+/**
+ * QueueAri over a connected ari-client instance (the one the ARI app started). Every request has a
+ * deadline: ari-client waits for ever on a connection that died mid-request.
+ */
+export function ariClientPort(client: Client, app: string, timeoutMs = 5000): QueueAri {
+  const call = <T>(method: string, id: string, run: () => Promise<T>): Promise<T> => ariRequest(method, id, timeoutMs, run);
   return {
     async originate(p) {
-      await client.channels.originate({
+      await call('POST channels', p.channelId, () => client.channels.originate({
         endpoint: p.endpoint,
         app,
         appArgs: p.appArgs,
@@ -47,42 +52,42 @@ export function ariClientPort(client: Client, app: string): QueueAri {
         timeout: p.timeoutSeconds,
         ...(p.originator ? { originator: p.originator } : {}),
         ...(p.callerId ? { callerId: p.callerId } : {}),
-      });
+      }));
     },
     async hangup(channelId, reason = 'normal') {
-      await client.channels.hangup({ channelId, reason });
+      await call('DELETE channel', channelId, () => client.channels.hangup({ channelId, reason }));
     },
     async answer(channelId) {
-      await client.channels.answer({ channelId });
+      await call('POST answer', channelId, () => client.channels.answer({ channelId }));
     },
     async createBridge(p) {
-      await client.bridges.create({ bridgeId: p.bridgeId, type: p.type, name: p.name });
+      await call('POST bridges', p.bridgeId, () => client.bridges.create({ bridgeId: p.bridgeId, type: p.type, name: p.name }));
     },
     async destroyBridge(bridgeId) {
-      await client.bridges.destroy({ bridgeId });
+      await call('DELETE bridge', bridgeId, () => client.bridges.destroy({ bridgeId }));
     },
     async listBridges() {
-      const bridges = await client.bridges.list();
+      const bridges = await call('GET bridges', '*', () => client.bridges.list());
       return bridges.map((b) => ({ id: b.id, name: b.name ?? '', channels: toArray(b.channels) }));
     },
     async startMoh(bridgeId, mohClass) {
-      await client.bridges.startMoh({ bridgeId, mohClass });
+      await call('POST moh', bridgeId, () => client.bridges.startMoh({ bridgeId, mohClass }));
     },
     async addChannels(bridgeId, channelIds) {
-      await client.bridges.addChannel({ bridgeId, channel: channelIds });
+      await call('POST addChannel', bridgeId, () => client.bridges.addChannel({ bridgeId, channel: channelIds }));
     },
     async removeChannel(bridgeId, channelId) {
-      await client.bridges.removeChannel({ bridgeId, channel: channelId });
+      await call('POST removeChannel', bridgeId, () => client.bridges.removeChannel({ bridgeId, channel: channelId }));
     },
     async continueInDialplan(channelId) {
-      await client.channels.continueInDialplan({ channelId });
+      await call('POST continue', channelId, () => client.channels.continueInDialplan({ channelId }));
     },
     async setVariable(channelId, variable, value) {
-      await client.channels.setChannelVar({ channelId, variable, value });
+      await call('POST variable', channelId, () => client.channels.setChannelVar({ channelId, variable, value }));
     },
     async getVariable(channelId, variable) {
       try {
-        const v = await client.channels.getChannelVar({ channelId, variable });
+        const v = await call('GET variable', channelId, () => client.channels.getChannelVar({ channelId, variable }));
         return v.value;
       } catch (err) {
         if (/not found/i.test(String((err as Error).message))) return null;
@@ -92,7 +97,7 @@ export function ariClientPort(client: Client, app: string): QueueAri {
     async endpointState(endpoint) {
       const [tech, resource] = splitEndpoint(endpoint);
       try {
-        const e = await client.endpoints.get({ tech, resource });
+        const e = await call('GET endpoint', endpoint, () => client.endpoints.get({ tech, resource }));
         return e.state ?? 'unknown';
       } catch (err) {
         if (/not found/i.test(String((err as Error).message))) return null;
@@ -101,7 +106,7 @@ export function ariClientPort(client: Client, app: string): QueueAri {
     },
     async subscribeEndpoints(endpoints) {
       if (endpoints.length === 0) return;
-      await client.applications.subscribe({ applicationName: app, eventSource: endpoints.map((e) => `endpoint:${e}`) });
+      await call('POST subscription', app, () => client.applications.subscribe({ applicationName: app, eventSource: endpoints.map((e) => `endpoint:${e}`) }));
     },
     onEvent(listener) {
       const handlers: Array<[string, Listener]> = [
