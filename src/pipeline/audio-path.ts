@@ -51,6 +51,7 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
   readonly #opts: AudioPathOptions;
   readonly #calls = new Map<string, ActiveCall>();
   readonly #maxBacklog: number;
+  #bindError: string | null = null;
 
   constructor(opts: AudioPathOptions) {
     super();
@@ -60,6 +61,11 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
 
   get size(): number {
     return this.#calls.size;
+  }
+
+  /** Why RTP sockets cannot be bound on rtpHost at all (e.g. EADDRNOTAVAIL), null once one binds. */
+  get bindError(): string | null {
+    return this.#bindError;
   }
 
   has(callId: string): boolean {
@@ -113,9 +119,18 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
       } catch (err) {
         ports.release(port);
         pipeline.close();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' && code !== 'EACCES') {
+          // No other port of the pool would fix this: the address itself cannot be bound.
+          const reason = `cannot bind RTP on ${this.#opts.rtpHost} (rtp.host / SER_RTP_HOST): ${code ?? (err as Error).message}`;
+          if (reason !== this.#bindError) logger.error({ callId, code: 'RTP_BIND_FAILED', err: (err as Error).message }, reason);
+          this.#bindError = reason;
+          return null;
+        }
         logger.warn({ callId, port, err: (err as Error).message }, 'RTP port unavailable, trying the next one');
         continue;
       }
+      this.#bindError = null;
       pipeline.on('emotion', (u) => this.emit('emotion', u));
       let errorLogged = false;
       pipeline.on('inference-error', (err) => {
