@@ -112,6 +112,7 @@ export class Metrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     // Both transports appear at zero from the start, so a dashboard's rate() has a series to work on.
+    for (const reason of ['foreignSource', 'foreignSsrc', 'badPayloadType', 'malformed', 'stray', 'rateCapped']) this.rtpRejected.labels(reason).inc(0);
     for (const transport of ['ws', 'sse']) {
       this.eventStreamConsumers.labels(transport).set(0);
       this.eventStreamDrops.labels(transport).inc(0);

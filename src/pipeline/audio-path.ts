@@ -14,6 +14,9 @@ export interface AudioPathOptions {
   rtpHost: string;
   slin16PayloadType: number;
   jitterPackets: number;
+  /** Per-tap packet-rate cap and SO_RCVBUF (rtp.maxPacketRate, rtp.recvBufferBytes); receiver defaults when absent. */
+  maxPacketRate?: number;
+  recvBufferBytes?: number;
   minSpeechRatio: number;
   smoothing: number;
   vad?: Partial<VadOptions>;
@@ -111,6 +114,8 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
         ...(opts.expectedSource ? { expectedSource: opts.expectedSource } : {}),
         slin16PayloadType: this.#opts.slin16PayloadType,
         jitterDepthPackets: this.#opts.jitterPackets,
+        ...(this.#opts.maxPacketRate ? { maxPacketRate: this.#opts.maxPacketRate } : {}),
+        ...(this.#opts.recvBufferBytes ? { recvBufferBytes: this.#opts.recvBufferBytes } : {}),
         onAudio: (samples, length) => pipeline.push(samples, length),
         onFirstPacket: () => this.emit('first-packet', callId),
       });

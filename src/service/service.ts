@@ -89,6 +89,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       rtpHost: config.rtp.host,
       slin16PayloadType: config.rtp.slin16PayloadType,
       jitterPackets: config.rtp.jitterPackets,
+      maxPacketRate: config.rtp.maxPacketRate,
+      recvBufferBytes: config.rtp.recvBufferBytes,
       minSpeechRatio: config.audio.minSpeechRatio,
       smoothing: config.emotion.smoothing,
       vad: { thresholdDb: config.audio.vadThresholdDb, minSpeechDbfs: config.audio.vadMinSpeechDbfs },
