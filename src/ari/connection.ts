@@ -1,7 +1,9 @@
 import ari, { type Client } from 'ari-client';
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
+import { checkApiDocs } from './api-docs.js';
 import { describeAriFailure } from './rest.js';
+import { guardSwaggerClient } from './swagger-guard.js';
 
 /*
  * swagger-client (inside ari-client) installs a global `log` that console.logs a "deprecated version
@@ -10,6 +12,7 @@ import { describeAriFailure } from './rest.js';
  */
 const swaggerGlobals = globalThis as { log?: unknown };
 if (typeof swaggerGlobals.log === 'function') swaggerGlobals.log = () => undefined;
+guardSwaggerClient();
 
 export interface AriConnectionOptions {
   url: string;
@@ -135,18 +138,12 @@ export class AriConnection extends EventEmitter<ConnectionEvents> {
 
   /**
    * swagger-client (inside ari-client) throws from an HTTP callback when the API description answers
-   * with an error status (401, 5xx): an uncaught exception that would take the process down. So the
-   * description is fetched here first, and ari-client only runs once Asterisk serves it.
+   * with an error status (401, 5xx) or with something that is not JSON (a proxy's HTML page, a cut-off
+   * body): an uncaught exception that would take the process down. So the description is fetched and
+   * checked here first (api-docs.ts), and ari-client only runs once Asterisk serves a usable one.
    */
   async #preflight(): Promise<void> {
-    const { protocol, host } = new URL(this.#opts.url);
-    // The same URL ari-client loads: any path in ari.url is ignored.
-    const url = `${protocol}//${host}/ari/api-docs/resources.json`;
-    const auth = Buffer.from(`${this.#opts.user}:${this.#opts.password}`).toString('base64');
-    const res = await fetch(url, { headers: { authorization: `Basic ${auth}` }, signal: AbortSignal.timeout(this.#opts.connectTimeoutMs) });
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.status === 401) throw new Error('{"message": "Authentication required"}');
-    if (!res.ok) throw new Error(`API description answered HTTP ${res.status}`);
+    await checkApiDocs({ url: this.#opts.url, user: this.#opts.user, password: this.#opts.password, timeoutMs: this.#opts.connectTimeoutMs });
   }
 
   #lostSocket(reason: string): void {

@@ -64,7 +64,7 @@ export class TapBuilder {
     const local = await audioPath.openCall(key);
     if (!local) {
       this.#active--;
-      return { ok: false, reason: 'ports', error: 'RTP port pool exhausted' };
+      return { ok: false, reason: 'ports', error: audioPath.bindError ?? 'RTP port pool exhausted' };
     }
     const tap: Tap = {
       key,

@@ -9,6 +9,7 @@ import { InferenceEngine } from '../inference/engine.js';
 import { createLogger } from '../log/logger.js';
 import { AudioPath } from '../pipeline/audio-path.js';
 import { PortPool } from '../rtp/port-pool.js';
+import { UsageError, positiveNumber } from './usage.js';
 
 const USAGE = `usage: ser-ari bench [--calls 50,100,200,300,400] [--seconds 20] [--warmup 6] [--workers N] [--json]
 
@@ -50,11 +51,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const steps = values.calls.split(',').map(Number);
-  const seconds = Number(values.seconds);
+  const steps = values.calls.split(',').map((c) => Math.round(positiveNumber('--calls', c)));
+  const seconds = positiveNumber('--seconds', values.seconds);
   const warmup = Number(values.warmup);
+  if (!(warmup >= 0)) throw new UsageError(`--warmup wants a number of seconds, got "${values.warmup}"`);
   const { config } = loadConfig({});
-  const workers = values.workers ? Number(values.workers) : config.model.workers;
+  const workers = values.workers ? Math.round(positiveNumber('--workers', values.workers)) : config.model.workers;
+  const portRange = benchPorts(config.rtp.ports, Math.max(...steps));
   const engine = await InferenceEngine.open({ ...config.model, workers, modelPath: resolveDataPath(config.model.path) });
   const results: StepResult[] = [];
   const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -62,7 +65,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   log(header());
   try {
     for (const n of steps) {
-      const r = await runStep(engine, n, seconds, warmup);
+      const r = await runStep(engine, n, seconds, warmup, portRange);
       results.push(r);
       log(row(r));
       if (!r.sustained) break;
@@ -76,8 +79,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runStep(engine: InferenceEngine, calls: number, seconds: number, warmup: number): Promise<StepResult> {
-  const ports = new PortPool(41000, 41000 + calls + 200);
+/**
+ * The receivers' ports: SER_RTP_PORTS (rtp.ports) when set, e.g. where only that range is open;
+ * otherwise from 41000, clear of a service running beside it on the default 40000-40999.
+ */
+function benchPorts(configured: string, calls: number): { min: number; max: number } {
+  if (!process.env.SER_RTP_PORTS) return { min: 41000, max: 41000 + calls + 200 };
+  const [min, max] = configured.split('-').map(Number) as [number, number];
+  if (max - min + 1 < calls) throw new UsageError(`SER_RTP_PORTS ${configured} has ${max - min + 1} ports, fewer than the ${calls} calls asked for`);
+  return { min, max };
+}
+
+async function runStep(engine: InferenceEngine, calls: number, seconds: number, warmup: number, range: { min: number; max: number }): Promise<StepResult> {
+  const ports = new PortPool(range.min, range.max);
   const path = new AudioPath({
     engine,
     ports,

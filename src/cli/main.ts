@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { SerError } from '../errors.js';
+import { UsageError, isParseArgsError } from './usage.js';
 
 const USAGE = `ser-ari: real-time speech emotion recognition for Asterisk calls
 
@@ -36,6 +37,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      process.stderr.write(`ser-ari: ${(err as Error).message} (ser-ari --help)\n`);
+      process.exitCode = 2;
+      return;
+    }
     if (err instanceof SerError) process.stderr.write(`ser-ari: ${err.message} [${err.code}]\n`);
     else process.stderr.write(`ser-ari: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;

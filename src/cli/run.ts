@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
+import { redactUrl } from '../ari/connection.js';
+import { positiveNumber } from './usage.js';
 import { DEMO_AGENTS, DEMO_SIM_AGENTS, startDemoCallers, type DemoCallers } from '../service/demo.js';
 import { startService } from '../service/service.js';
 
@@ -14,11 +16,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     args: argv,
     options: { config: { type: 'string' }, audio: { type: 'string' }, seconds: { type: 'string' } },
   });
+  const seconds = values.seconds === undefined ? null : positiveNumber('--seconds', values.seconds);
   const loaded = loadConfig(values.config ? { file: values.config } : {});
   const demo = loaded.config.ari.url === null;
   const config = demo ? withDemoDefaults(loaded.config) : loaded.config;
   const logger = createLogger(config.log.level);
-  logger.info({ configFile: loaded.source, ari: demo ? 'built-in simulator (demo)' : config.ari.url, app: config.ari.app }, 'starting ser-ari');
+  logger.info({ configFile: loaded.source, ari: demo ? 'built-in simulator (demo)' : redactUrl(config.ari.url!), app: config.ari.app }, 'starting ser-ari');
 
   const service = await startService({ config, logger, simAgents: DEMO_SIM_AGENTS });
   let callers: DemoCallers | null = null;
@@ -26,11 +29,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   logger.info({ console: service.consoleUrl }, `console: ${service.consoleUrl}`);
   process.stderr.write(`\nser-ari is running. Console: ${service.consoleUrl}${demo ? '  (demo: simulated PBX and callers)' : ''}\n\n`);
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    if (values.seconds) setTimeout(resolve, Number(values.seconds) * 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    if (seconds !== null) timer = setTimeout(() => resolve('--seconds elapsed'), seconds * 1000);
   });
+  // The --seconds timer would otherwise keep the process alive after a signal.
+  clearTimeout(timer);
+  logger.info({ reason: signal }, 'stopping');
   logger.info('shutting down');
   callers?.stop();
   await service.stop();

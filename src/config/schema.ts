@@ -12,7 +12,11 @@ export const configSchema = z
   .object({
     ari: z
       .object({
-        url: z.url().nullable().default(null).describe('http(s) base of Asterisk ARI; null runs the built-in simulator'),
+        url: z
+          .url({ protocol: /^https?$/, error: 'an http:// or https:// URL of Asterisk ARI' })
+          .nullable()
+          .default(null)
+          .describe('http(s) base of Asterisk ARI; null runs the built-in simulator'),
         user: z.string().min(1).default('ser'),
         password: z.string().default(''),
         app: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a Stasis app name (letters, digits, _ or -)').default('ser'),
@@ -41,11 +45,43 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    console: z
+      .object({
+        allowedHosts: z
+          .array(z.string().regex(/^\.?[A-Za-z0-9.-]+$/, 'a host name like "ser.example.com", or ".example.com" for its subdomains'))
+          .default([])
+          .describe('names besides loopback and http.host that browsers may use to reach the console (DNS rebinding defence)'),
+        maxConnections: z.int().min(1).max(100000).default(512).describe('open console connections at once, all clients'),
+        maxConnectionsPerIp: z.int().min(1).max(100000).default(64).describe('open console connections at once from one address'),
+        stallTimeoutMs: z.int().min(100).max(3600000).default(60000).describe('an event-stream consumer that does not read for this long is disconnected'),
+      })
+      .strict()
+      .prefault({}),
+    targets: z
+      .object({
+        dialplan: z
+          .array(z.string().regex(/^[A-Za-z0-9_-]+,[A-Za-z0-9_+*#-]+$/, 'a "context,extension" pair'))
+          .default(['ser-escalate,agent'])
+          .describe('dialplan places transfers (rules and the console) may send a caller to'),
+        agents: z
+          .array(z.string().regex(/^[A-Za-z0-9_-]+\/[^\s,]+$/, 'an endpoint like "PJSIP/1001"'))
+          .default([])
+          .describe('agent endpoints a transfer may ring, besides every queue\'s agents'),
+      })
+      .strict()
+      .prefault({}),
     rtp: z
       .object({
         host: z.string().min(1).default('127.0.0.1').describe('address we bind and give Asterisk as external_host'),
         ports: portRange.default('40000-40999'),
         jitterPackets: z.int().min(1).max(25).default(3),
+        maxPacketRate: z
+          .int()
+          .min(60)
+          .max(10000)
+          .default(200)
+          .describe('packets/s one tap accepts (Asterisk sends 50); beyond it packets are dropped and the stream is muted until it calms'),
+        recvBufferBytes: z.int().min(65536).max(64 * 1024 * 1024).default(1024 * 1024).describe('SO_RCVBUF asked for each RTP socket (the kernel caps it at net.core.rmem_max)'),
         slin16PayloadType: z.int().min(96).max(127).default(118),
         pinSource: z
           .boolean()

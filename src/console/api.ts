@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { TargetAllowlist } from '../config/targets.js';
 import type { ActionSpec } from '../policy/control.js';
 import { callSnapshot, callSnapshots, type CallViews } from './call-view.js';
 import { sendError, sendJson } from './http.js';
@@ -32,6 +33,8 @@ const actor = z.string().min(1).max(64);
 export interface ApiDeps extends CallViews {
   stream: EventStream;
   logger: Logger;
+  /** Where forced transfers may go; null accepts queue targets only. */
+  targets: TargetAllowlist | null;
 }
 
 interface Route {
@@ -110,9 +113,13 @@ async function force(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, c
     const key = (unknownKey ? [...issue.path, issue.keys[0]] : issue.path).join('.') || 'kind';
     return sendError(res, 400, 'BAD_REQUEST', unknownKey ? `unknown key "${key}"` : `"${key}": ${issue.message}`, { key });
   }
+  const action = parsed.data as ActionSpec;
+  if (action.kind === 'transfer') {
+    const refusal = transferRefusal(deps.targets, action.target);
+    if (refusal !== null) return sendError(res, 403, 'TARGET_NOT_ALLOWED', refusal, { key: 'target' });
+  }
   if (!deps.registry.get(callId)) return notFound(res, 'UNKNOWN_CALL', `no live call ${callId}`);
   const who = by ?? 'api';
-  const action = parsed.data as ActionSpec;
   deps.logger.info({ callId, action: action.kind, by: who }, 'action forced through the API');
   const result = await deps.actions.force(callId, action, who);
   if (result.ok) return sendJson(res, 200, { ok: true });
@@ -132,6 +139,12 @@ function pickActor(body: unknown, res: ServerResponse): string | null | undefine
     return undefined;
   }
   return parsed.data;
+}
+
+const NO_TARGETS = new TargetAllowlist({ dialplan: [], agents: [] });
+
+function transferRefusal(targets: TargetAllowlist | null, target: Extract<ActionSpec, { kind: 'transfer' }>['target']): string | null {
+  return (targets ?? NO_TARGETS).check(target);
 }
 
 function notFound(res: ServerResponse, code: string, message: string): void {

@@ -32,15 +32,22 @@ const MAX_LOG = 50;
 
 /**
  * The recent past of each live call, so a console opened (or reloaded) mid-call can draw its timeline
- * and list its alerts and actions. Bounded per call; forgotten when the call ends.
+ * and list its alerts and actions. Bounded per call; forgotten when the call ends. Only live calls get
+ * a track: the rule engine still publishes "alert cleared" and "action cancelled" for a call after its
+ * `call.ended`, and those must not bring it back.
  */
 export class CallHistory {
   readonly #tracks = new Map<string, Track>();
   readonly #maxPoints: number;
+  readonly #isLive: (callId: string) => boolean;
   readonly #unsubscribe: () => void;
 
-  /** `seconds` of timeline are kept (emotion updates arrive about once a second). */
-  constructor(bus: EventBus, seconds: number) {
+  /**
+   * `seconds` of timeline are kept (emotion updates arrive about once a second); `isLive` says whether
+   * a call is still in the registry (which drops it before publishing its `call.ended`).
+   */
+  constructor(bus: EventBus, seconds: number, isLive: (callId: string) => boolean) {
+    this.#isLive = isLive;
     this.#maxPoints = Math.max(1, Math.ceil(seconds));
     this.#unsubscribe = bus.subscribe((e) => this.#record(e));
   }
@@ -63,9 +70,12 @@ export class CallHistory {
     this.#tracks.clear();
   }
 
-  #track(callId: string): Track {
+  #track(callId: string): Track | null {
     let t = this.#tracks.get(callId);
-    if (!t) this.#tracks.set(callId, (t = { timeline: [], alerts: [], actions: [], active: new Map() }));
+    if (!t) {
+      if (!this.#isLive(callId)) return null;
+      this.#tracks.set(callId, (t = { timeline: [], alerts: [], actions: [], active: new Map() }));
+    }
     return t;
   }
 
@@ -75,21 +85,25 @@ export class CallHistory {
         this.#tracks.delete(e.callId);
         return;
       case 'emotion': {
-        const t = this.#track(e.callId).timeline;
+        const t = this.#track(e.callId)?.timeline;
+        if (!t) return;
         t.push({ ts: e.ts, speech: e.speech, negativity: e.negativity, probs: e.probs });
         if (t.length > this.#maxPoints) t.shift();
         return;
       }
       case 'alert': {
         const t = this.#track(e.callId);
+        if (!t) return;
         pushBounded(t.alerts, e);
         if (e.state === 'raised') t.active.set(e.rule, { rule: e.rule, message: e.message, since: e.ts });
         else t.active.delete(e.rule);
         return;
       }
-      case 'action':
-        pushBounded(this.#track(e.callId).actions, e);
+      case 'action': {
+        const t = this.#track(e.callId);
+        if (t) pushBounded(t.actions, e);
         return;
+      }
       default:
         return;
     }

@@ -9,7 +9,9 @@ import type { EventBus } from '../events/bus.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ActionControl } from '../policy/control.js';
 import { handleApi } from './api.js';
-import { BearerAuth, isCrossOrigin, isLoopbackHost, type AuthResult } from './auth.js';
+import { BearerAuth, isLoopbackHost, type AuthResult } from './auth.js';
+import { limitConnections } from './conn-limit.js';
+import { HostGuard } from './guard.js';
 import { parseFilter } from './filter.js';
 import type { HealthReport } from './health.js';
 import { CallHistory } from './history.js';
@@ -17,6 +19,7 @@ import { sendError, sendJson } from './http.js';
 import { sseSink, wsSink } from './sinks.js';
 import { StaticAssets } from './static.js';
 import { EventStream } from './stream.js';
+import type { TargetAllowlist } from '../config/targets.js';
 
 export interface ConsoleServerOptions {
   bus: EventBus;
@@ -35,6 +38,15 @@ export interface ConsoleServerOptions {
   streamCapacity?: number;
   /** Seconds of per-call timeline kept for consoles that connect mid-call (default 300). */
   historySeconds?: number;
+  /** Names besides loopback and `host` that browsers may reach the console by (console.allowedHosts). */
+  allowedHosts?: readonly string[];
+  /** Open connections at once, in total and per remote address (defaults 512 / 64). */
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  /** A stream consumer whose socket has not drained for this long is disconnected (default 60 s). */
+  stallTimeoutMs?: number;
+  /** Where forced transfers may go (the config's targets); without it only queues are accepted. */
+  targets?: TargetAllowlist;
 }
 
 export interface ConsoleServer {
@@ -62,9 +74,20 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
   }
   const assets = new StaticAssets();
   const auth = new BearerAuth(opts.token);
-  const history = new CallHistory(bus, opts.historySeconds ?? 300);
-  const stream = new EventStream({ bus, registry, actions, history, metrics, logger, ...(opts.streamCapacity ? { capacity: opts.streamCapacity } : {}) });
-  const deps = { registry, actions, history, stream, logger };
+  const history = new CallHistory(bus, opts.historySeconds ?? 300, (callId) => registry.get(callId) !== undefined);
+  const stream = new EventStream({
+    bus,
+    registry,
+    actions,
+    history,
+    metrics,
+    logger,
+    ...(opts.streamCapacity ? { capacity: opts.streamCapacity } : {}),
+    ...(opts.stallTimeoutMs ? { stallTimeoutMs: opts.stallTimeoutMs } : {}),
+  });
+  const deps = { registry, actions, history, stream, logger, targets: opts.targets ?? null };
+  // The port is known once listening; until then nothing is served.
+  let guard: HostGuard | null = null;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const sseResponses = new Set<ServerResponse>();
 
@@ -78,7 +101,11 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://console.invalid');
+    const url = parseRequestUrl(req);
+    if (url === null) return sendError(res, 400, 'BAD_REQUEST', 'the request target is not a valid path');
+    const verdict = guard?.check(req) ?? 'bad-host';
+    if (verdict === 'bad-host') return sendError(res, 403, 'HOST_NOT_ALLOWED', 'this console does not answer to that Host name (console.allowedHosts)');
+    if (verdict === 'bad-origin') return sendError(res, 403, 'CROSS_ORIGIN', 'requests from another site are refused');
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if ((method === 'GET' || method === 'HEAD') && assets.has(path)) {
@@ -102,11 +129,6 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
       return;
     }
     if (path === '/events/sse' || path.startsWith('/api/')) {
-      const isRead = method === 'GET' || method === 'HEAD';
-      if (!isRead && isCrossOrigin(req)) {
-        sendError(res, 403, 'CROSS_ORIGIN', 'commands from another site are refused');
-        return;
-      }
       const result = auth.check(req, url, path === '/events/sse');
       if (result !== 'ok') {
         refuseAuth(res, result);
@@ -142,22 +164,42 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ err: (err as Error).message, path: req.url?.split('?')[0] }, 'console request failed');
-      sendError(res, 500, 'INTERNAL', 'internal error');
+      try {
+        sendError(res, 500, 'INTERNAL', 'internal error');
+      } catch {
+        res.destroy();
+      }
     });
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://console.invalid');
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string, extra = ''): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
     };
-    if (url.pathname !== '/events') return refuse(404, 'Not Found');
-    // Browsers do not apply CORS to WebSocket: another site could otherwise read the stream.
-    if (isCrossOrigin(req)) return refuse(403, 'Forbidden');
-    const result = auth.check(req, url, true);
-    if (result === 'missing') return refuse(401, 'Unauthorized', 'WWW-Authenticate: Bearer realm="ser-ari"\r\n');
-    if (result === 'wrong') return refuse(403, 'Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => openWs(ws, url));
+    try {
+      const url = parseRequestUrl(req);
+      if (url === null) return refuse(400, 'Bad Request');
+      if (url.pathname !== '/events') return refuse(404, 'Not Found');
+      // Browsers do not apply CORS to WebSocket: another site could otherwise read the stream.
+      if ((guard?.check(req) ?? 'bad-host') !== 'ok') return refuse(403, 'Forbidden');
+      const result = auth.check(req, url, true);
+      if (result === 'missing') return refuse(401, 'Unauthorized', 'WWW-Authenticate: Bearer realm="ser-ari"\r\n');
+      if (result === 'wrong') return refuse(403, 'Forbidden');
+      wss.handleUpgrade(req, socket, head, (ws) => openWs(ws, url));
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'console upgrade failed');
+      socket.destroy();
+    }
+  });
+  // Malformed HTTP (a bad request line, oversized headers): answer 400 and close, as Node does by default.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  limitConnections(server, { maxConnections: opts.maxConnections ?? 512, maxConnectionsPerIp: opts.maxConnectionsPerIp ?? 64 }, (ip) => {
+    metrics.consoleConnectionsRefused.inc();
+    logger.debug({ ip }, 'console connection refused: too many open');
   });
 
   const openWs = (ws: WebSocket, url: URL): void => {
@@ -190,6 +232,7 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
     });
   });
   const address = server.address() as AddressInfo;
+  guard = new HostGuard({ listenHost: opts.host, port: address.port, allowedHosts: opts.allowedHosts ?? [] });
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}`;
   logger.info({ url, auth: auth.enabled }, 'console listening');
@@ -214,4 +257,15 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
       return closing;
     },
   };
+}
+
+/** The request's path and query; null when the request target does not parse (e.g. `//[`). */
+function parseRequestUrl(req: IncomingMessage): URL | null {
+  const target = req.url ?? '/';
+  if (!target.startsWith('/') || target.startsWith('//')) return null;
+  try {
+    return new URL(target, 'http://console.invalid');
+  } catch {
+    return null;
+  }
 }

@@ -29,6 +29,9 @@ export function wsSink(ws: WebSocket): Sink {
       if (ws.bufferedAmount < HIGH_WATER / 2) setImmediate(ready);
       else waiting = ready;
     },
+    close() {
+      ws.terminate();
+    },
   };
 }
 
@@ -43,6 +46,9 @@ export function sseSink(res: ServerResponse): Sink {
     onReady(ready) {
       if (!res.writableNeedDrain) setImmediate(ready);
       else res.once('drain', ready);
+    },
+    close() {
+      res.destroy();
     },
   };
 }

@@ -16,6 +16,8 @@ export interface Sink {
   write(message: string): boolean;
   /** Calls `ready` once, when the transport can take more. */
   onReady(ready: () => void): void;
+  /** Ends the connection at once (a consumer that stopped reading); its 'close' detaches it. */
+  close(): void;
 }
 
 export interface ConsumerStats {
@@ -42,6 +44,8 @@ class Consumer {
   unreported = 0;
   scheduled = false;
   blocked = false;
+  /** performance.now() when the transport last backed up. */
+  blockedAt = 0;
   closed = false;
 
   constructor(id: number, sink: Sink, filter: CompiledFilter, capacity: number) {
@@ -61,6 +65,8 @@ export interface EventStreamOptions extends CallViews {
   logger: Logger;
   /** Events buffered per consumer before new ones are dropped for it. */
   capacity?: number;
+  /** A consumer whose transport stays backed up this long is disconnected (default 60 s). */
+  stallTimeoutMs?: number;
 }
 
 /**
@@ -77,13 +83,20 @@ export class EventStream {
   /** The queue of each live call, for the queue filter on events that do not carry one. */
   readonly #queueOf = new Map<string, string | null>();
   readonly #unsubscribe: () => void;
+  readonly #stallMs: number;
+  readonly #stallTimer: NodeJS.Timeout;
   #nextId = 1;
 
   constructor(opts: EventStreamOptions) {
     this.#opts = opts;
     this.#capacity = opts.capacity ?? 1000;
+    this.#stallMs = opts.stallTimeoutMs ?? 60_000;
     for (const c of opts.registry.list()) this.#queueOf.set(c.callId, c.queue);
     this.#unsubscribe = opts.bus.subscribe((e) => this.#publish(e));
+    // A consumer that never reads holds its socket's buffers (and a queue of ours) for as long as it
+    // stays connected; past the stall timeout it is cut off, and a live page reconnects by itself.
+    this.#stallTimer = setInterval(() => this.#dropStalled(), Math.max(20, this.#stallMs / 4));
+    this.#stallTimer.unref();
   }
 
   get size(): number {
@@ -117,7 +130,23 @@ export class EventStream {
 
   close(): void {
     this.#unsubscribe();
+    clearInterval(this.#stallTimer);
     for (const c of [...this.#consumers.values()]) this.#detach(c);
+  }
+
+  #dropStalled(): void {
+    const now = performance.now();
+    for (const c of [...this.#consumers.values()]) {
+      if (!c.blocked || now - c.blockedAt < this.#stallMs) continue;
+      this.#opts.logger.info({ consumer: c.id, transport: c.sink.transport, stalledMs: Math.round(now - c.blockedAt), dropped: c.dropped }, 'event-stream consumer stopped reading: disconnected');
+      this.#opts.metrics.eventStreamStalled.labels(c.sink.transport).inc();
+      this.#detach(c);
+      try {
+        c.sink.close();
+      } catch {
+        // already gone
+      }
+    }
   }
 
   #hello(filter: CompiledFilter): object {
@@ -204,6 +233,7 @@ export class EventStream {
       }
       if (!ok) {
         c.blocked = true;
+        c.blockedAt = performance.now();
         c.sink.onReady(() => {
           c.blocked = false;
           this.#schedule(c);

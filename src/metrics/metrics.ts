@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { readUdpRcvbufErrors } from './udp-snmp.js';
 
 /**
  * The process's Prometheus series, on a registry of its own (never prom-client's global one, so two
@@ -20,6 +21,18 @@ export class Metrics {
     help: 'RTP datagrams rejected, by reason',
     labelNames: ['reason'] as const,
     registers: [this.registry],
+  });
+  readonly rtpSsrcChanges = new Counter({ name: 'ser_rtp_ssrc_changes_total', help: 'Times a new SSRC took over a tap (after the old one went silent)', registers: [this.registry] });
+  readonly rtpSocketErrors = new Counter({ name: 'ser_rtp_socket_errors_total', help: 'Errors on bound RTP sockets (counted, the socket stays open)', registers: [this.registry] });
+  /** The kernel's UDP receive-buffer overflows, all sockets of the host (/proc/net/snmp), read at scrape. */
+  readonly udpRcvbufErrors = new Gauge({
+    name: 'ser_udp_rcvbuf_errors',
+    help: 'Kernel UDP RcvbufErrors (host-wide, from /proc/net/snmp): datagrams dropped because a socket receive buffer was full',
+    registers: [this.registry],
+    collect() {
+      const n = readUdpRcvbufErrors();
+      if (n !== null) this.set(n);
+    },
   });
   readonly rtpJitter = new Histogram({
     name: 'ser_rtp_jitter_ms',
@@ -84,13 +97,26 @@ export class Metrics {
     labelNames: ['transport'] as const,
     registers: [this.registry],
   });
+  readonly eventStreamStalled = new Counter({
+    name: 'ser_event_stream_stalled_total',
+    help: 'Event-stream consumers disconnected because their socket did not drain',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly consoleConnectionsRefused = new Counter({
+    name: 'ser_console_connections_refused_total',
+    help: 'Console connections refused with 429 (total or per-address cap)',
+    registers: [this.registry],
+  });
   readonly eventsPublished = new Counter({ name: 'ser_events_total', help: 'Events published on the bus, by type', labelNames: ['type'] as const, registers: [this.registry] });
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     // Both transports appear at zero from the start, so a dashboard's rate() has a series to work on.
+    for (const reason of ['foreignSource', 'foreignSsrc', 'badPayloadType', 'malformed', 'stray', 'rateCapped']) this.rtpRejected.labels(reason).inc(0);
     for (const transport of ['ws', 'sse']) {
       this.eventStreamConsumers.labels(transport).set(0);
       this.eventStreamDrops.labels(transport).inc(0);
+      this.eventStreamStalled.labels(transport).inc(0);
     }
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ser_' });
   }

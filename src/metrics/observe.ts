@@ -64,8 +64,10 @@ export interface AudioPathLike extends EventEmitter<AudioPathEvents> {
   stats(callId: string): CallAudioStats | null;
 }
 
-type Counted = Pick<RtpStats, 'packets' | 'lost' | 'late' | 'duplicate' | 'foreignSource' | 'foreignSsrc' | 'badPayloadType' | 'malformed' | 'stray'>;
-const REJECT_REASONS = ['foreignSource', 'foreignSsrc', 'badPayloadType', 'malformed', 'stray'] as const;
+const REJECT_REASONS = ['foreignSource', 'foreignSsrc', 'badPayloadType', 'malformed', 'stray', 'rateCapped'] as const;
+const COUNTED = ['packets', 'lost', 'late', 'duplicate', 'ssrcChanges', 'socketErrors', ...REJECT_REASONS] as const;
+type Counted = Pick<RtpStats, (typeof COUNTED)[number]>;
+const ZERO: Counted = Object.fromEntries(COUNTED.map((k) => [k, 0])) as Counted;
 
 /**
  * RTP counters of the tapped calls. The receivers keep cumulative per-call stats; this samples the
@@ -80,12 +82,15 @@ export function observeAudioPath(metrics: Metrics, audio: AudioPathLike, opts: {
     metrics.rtpLost.inc(rtp.lost - (prev?.lost ?? 0));
     metrics.rtpLate.inc(rtp.late - (prev?.late ?? 0));
     metrics.rtpDuplicate.inc(rtp.duplicate - (prev?.duplicate ?? 0));
+    metrics.rtpSsrcChanges.inc(rtp.ssrcChanges - (prev?.ssrcChanges ?? 0));
+    metrics.rtpSocketErrors.inc(rtp.socketErrors - (prev?.socketErrors ?? 0));
     for (const reason of REJECT_REASONS) {
       const d = rtp[reason] - (prev?.[reason] ?? 0);
       if (d > 0) metrics.rtpRejected.labels(reason).inc(d);
     }
-    const { packets, lost, late, duplicate, foreignSource, foreignSsrc, badPayloadType, malformed, stray } = rtp;
-    seen.set(callId, { packets, lost, late, duplicate, foreignSource, foreignSsrc, badPayloadType, malformed, stray });
+    const counted = { ...ZERO };
+    for (const k of COUNTED) counted[k] = rtp[k];
+    seen.set(callId, counted);
   };
   const sample = (): void => {
     for (const callId of seen.keys()) {
@@ -97,7 +102,7 @@ export function observeAudioPath(metrics: Metrics, audio: AudioPathLike, opts: {
     }
   };
   const onFirst = (callId: string): void => {
-    if (!seen.has(callId)) seen.set(callId, { packets: 0, lost: 0, late: 0, duplicate: 0, foreignSource: 0, foreignSsrc: 0, badPayloadType: 0, malformed: 0, stray: 0 });
+    if (!seen.has(callId)) seen.set(callId, { ...ZERO });
   };
   const onClosed = (s: CallAudioStats): void => {
     add(s.callId, s.rtp);

@@ -14,6 +14,9 @@ export interface AudioPathOptions {
   rtpHost: string;
   slin16PayloadType: number;
   jitterPackets: number;
+  /** Per-tap packet-rate cap and SO_RCVBUF (rtp.maxPacketRate, rtp.recvBufferBytes); receiver defaults when absent. */
+  maxPacketRate?: number;
+  recvBufferBytes?: number;
   minSpeechRatio: number;
   smoothing: number;
   vad?: Partial<VadOptions>;
@@ -51,6 +54,7 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
   readonly #opts: AudioPathOptions;
   readonly #calls = new Map<string, ActiveCall>();
   readonly #maxBacklog: number;
+  #bindError: string | null = null;
 
   constructor(opts: AudioPathOptions) {
     super();
@@ -60,6 +64,11 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
 
   get size(): number {
     return this.#calls.size;
+  }
+
+  /** Why RTP sockets cannot be bound on rtpHost at all (e.g. EADDRNOTAVAIL), null once one binds. */
+  get bindError(): string | null {
+    return this.#bindError;
   }
 
   has(callId: string): boolean {
@@ -105,6 +114,8 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
         ...(opts.expectedSource ? { expectedSource: opts.expectedSource } : {}),
         slin16PayloadType: this.#opts.slin16PayloadType,
         jitterDepthPackets: this.#opts.jitterPackets,
+        ...(this.#opts.maxPacketRate ? { maxPacketRate: this.#opts.maxPacketRate } : {}),
+        ...(this.#opts.recvBufferBytes ? { recvBufferBytes: this.#opts.recvBufferBytes } : {}),
         onAudio: (samples, length) => pipeline.push(samples, length),
         onFirstPacket: () => this.emit('first-packet', callId),
       });
@@ -113,9 +124,18 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
       } catch (err) {
         ports.release(port);
         pipeline.close();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' && code !== 'EACCES') {
+          // No other port of the pool would fix this: the address itself cannot be bound.
+          const reason = `cannot bind RTP on ${this.#opts.rtpHost} (rtp.host / SER_RTP_HOST): ${code ?? (err as Error).message}`;
+          if (reason !== this.#bindError) logger.error({ callId, code: 'RTP_BIND_FAILED', err: (err as Error).message }, reason);
+          this.#bindError = reason;
+          return null;
+        }
         logger.warn({ callId, port, err: (err as Error).message }, 'RTP port unavailable, trying the next one');
         continue;
       }
+      this.#bindError = null;
       pipeline.on('emotion', (u) => this.emit('emotion', u));
       let errorLogged = false;
       pipeline.on('inference-error', (err) => {

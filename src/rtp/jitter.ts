@@ -14,6 +14,14 @@ export interface JitterOptions {
   /** Largest payload held, bytes (default 640: 20 ms of slin16). push() throws RangeError beyond it. */
   maxPayloadBytes?: number;
   /**
+   * Consecutive packets (the first one included) that must confirm a jump before the window moves to
+   * it (default 3). A jump is a packet more than depthPackets ahead of the newest one, or behind what
+   * has been played and not a duplicate. Until confirmed, jumped packets are held aside and played
+   * only if confirmed; any packet of the current stream in between cancels the jump. So one forged
+   * packet far ahead cannot conceal the real stream's next second as lost.
+   */
+  jumpConfirmPackets?: number;
+  /**
    * In-order output, called synchronously from push()/skip()/flush()/reset(). `payload` is a view of the
    * buffer's own storage, valid only during the call; null means play silence (a lost packet, concealed,
    * or a slot given to skip()). `tag` is what push() was given for that packet, -1 for a null frame.
@@ -27,15 +35,15 @@ export interface JitterStats {
   received: number;
   /** A sequence number already held, or already played (as far back as the slot history reaches). */
   duplicate: number;
-  /** Older than what has been played and not a duplicate: its slot was concealed, so it is dropped. */
+  /** Older than what has been played and not a duplicate (nor confirmed as a restart): dropped. */
   late: number;
   /** Slots played as silence because their packet had not arrived in time. */
   lost: number;
   /** Accepted although a newer sequence number had already arrived. */
   reordered: number;
-  /** Restarts: a far jump confirmed by the packet after it. */
+  /** Restarts: a jump beyond maxGapPackets (or backwards) confirmed by the packets after it. */
   resets: number;
-  /** Far outside the window (more than maxGapPackets away) and not confirmed as a restart: dropped. */
+  /** Jumped ahead (beyond depthPackets) or far away, and not confirmed by the packets after it: dropped. */
   stray: number;
 }
 
@@ -53,8 +61,8 @@ const CONCEALED = 3;
  *   ... | PLAYED | CONCEALED | PLAYED | HELD? | HELD? | HELD | EMPTY ...
  *                                     '-- < depthPackets --'
  *
- * Payload bytes live in one pre-allocated ArrayBuffer, `maxPayloadBytes` per slot, plus one spare slot
- * for a stray packet that may turn out to start a new stream. The UDP receive buffer is reused by the
+ * Payload bytes live in one pre-allocated ArrayBuffer, `maxPayloadBytes` per slot, plus
+ * jumpConfirmPackets slots aside for a jump that is waiting to be confirmed. The UDP receive buffer is reused by the
  * socket, so a held payload must be copied; nothing else is allocated per packet (the view handed to
  * onFrame is cached per slot and only re-created when the payload length changes).
  */
@@ -81,8 +89,15 @@ export class JitterBuffer {
   #next = 0;
   /** The newest sequence number accepted. */
   #highest = 0;
-  /** The spare slot's stray packet, or -1. */
-  #straySeq = -1;
+  readonly #confirm: number;
+  /** The jump being confirmed: its packets, in order from #candStart, outside the ring. */
+  readonly #candStore: Uint8Array;
+  readonly #candLen: Uint16Array;
+  readonly #candTag: Int32Array;
+  #candStart = 0;
+  #candCount = 0;
+  /** How many of the held jump packets were counted late (the others were counted stray). */
+  #candLate = 0;
 
   constructor(opts: JitterOptions) {
     const { depthPackets, maxGapPackets } = opts;
@@ -96,6 +111,14 @@ export class JitterBuffer {
     if (!Number.isInteger(maxPayload) || maxPayload < 1 || maxPayload > 0xffff) {
       throw new RangeError(`maxPayloadBytes must be an integer in 1..65535, got ${maxPayload}`);
     }
+    const confirm = opts.jumpConfirmPackets ?? 3;
+    if (!Number.isInteger(confirm) || confirm < 1 || confirm > 64) {
+      throw new RangeError(`jumpConfirmPackets must be an integer in 1..64, got ${confirm}`);
+    }
+    this.#confirm = confirm;
+    this.#candStore = new Uint8Array(confirm * maxPayload);
+    this.#candLen = new Uint16Array(confirm);
+    this.#candTag = new Int32Array(confirm);
     this.#depth = depthPackets;
     this.#maxGap = maxGapPackets;
     this.#maxPayload = maxPayload;
@@ -104,13 +127,12 @@ export class JitterBuffer {
     let slots = 16;
     while (slots < maxGapPackets + depthPackets + 8) slots <<= 1;
     this.#mask = slots - 1;
-    // Index `slots` (one past the ring) is the spare slot for a stray packet.
-    this.#store = new Uint8Array((slots + 1) * maxPayload);
-    this.#seq = new Int32Array(slots + 1).fill(-1);
-    this.#state = new Uint8Array(slots + 1);
-    this.#len = new Uint16Array(slots + 1);
-    this.#tag = new Int32Array(slots + 1);
-    this.#views = Array.from({ length: slots + 1 }, (_, i) => this.#store.subarray(i * maxPayload, i * maxPayload));
+    this.#store = new Uint8Array(slots * maxPayload);
+    this.#seq = new Int32Array(slots).fill(-1);
+    this.#state = new Uint8Array(slots);
+    this.#len = new Uint16Array(slots);
+    this.#tag = new Int32Array(slots);
+    this.#views = Array.from({ length: slots }, (_, i) => this.#store.subarray(i * maxPayload, i * maxPayload));
   }
 
   /** A snapshot of the counters. */
@@ -131,39 +153,40 @@ export class JitterBuffer {
     seq &= SEQ_MASK;
     if (!this.#started) this.#restart(seq);
     const ahead = seqDiff(seq, this.#next);
-    if (ahead > this.#maxGap || -ahead > this.#maxGap) {
-      this.#far(seq, payload, tag);
-      return;
-    }
     const slot = seq & this.#mask;
-    if (ahead < 0) {
-      if (this.#seq[slot] === seq && this.#state[slot] === PLAYED) this.#stats.duplicate++;
-      else this.#stats.late++;
+    if (ahead >= 0 && ahead <= this.#maxGap && seqDiff(seq, this.#highest) <= this.#depth) {
+      // The current stream goes on: a jump being confirmed was not a new stream after all.
+      if (this.#candCount > 0) this.#candCount = 0;
+      if (this.#seq[slot] === seq && this.#state[slot] === HELD) {
+        this.#stats.duplicate++;
+        return;
+      }
+      this.#store.set(payload, slot * this.#maxPayload);
+      this.#hold(slot, seq, payload.length, tag);
+      this.#stats.received++;
+      if (seqDiff(seq, this.#highest) > 0) this.#highest = seq;
+      else this.#stats.reordered++;
+      this.#drain(false);
       return;
     }
-    if (this.#seq[slot] === seq && this.#state[slot] === HELD) {
+    if (ahead < 0 && -ahead <= this.#maxGap && this.#seq[slot] === seq && this.#state[slot] === PLAYED) {
       this.#stats.duplicate++;
       return;
     }
-    this.#store.set(payload, slot * this.#maxPayload);
-    this.#hold(slot, seq, payload.length, tag);
-    this.#stats.received++;
-    if (seqDiff(seq, this.#highest) > 0) this.#highest = seq;
-    else this.#stats.reordered++;
-    this.#drain(false);
+    this.#jump(seq, payload, tag, ahead < 0 && -ahead <= this.#maxGap);
   }
 
   /**
    * Marks a sequence number of the stream that carries nothing to play (comfort noise, a DTMF event, a
    * payload type we do not decode, an empty payload): its slot plays as silence instead of being
-   * concealed and counted lost. No counter changes. Ignored before the first push and outside
-   * [next, next + maxGapPackets].
+   * concealed and counted lost. No counter changes. Ignored before the first push, behind `next`, and
+   * more than depthPackets ahead of the newest packet (a jump is never taken on a packet's word alone).
    */
   skip(seq: number): void {
     if (!this.#started) return;
     seq &= SEQ_MASK;
     const ahead = seqDiff(seq, this.#next);
-    if (ahead < 0 || ahead > this.#maxGap) return;
+    if (ahead < 0 || ahead > this.#maxGap || seqDiff(seq, this.#highest) > this.#depth) return;
     const slot = seq & this.#mask;
     if (this.#seq[slot] === seq && this.#state[slot] === HELD) return;
     this.#hold(slot, seq, 0, -1);
@@ -180,7 +203,7 @@ export class JitterBuffer {
   reset(): void {
     this.flush();
     this.#started = false;
-    this.#straySeq = -1;
+    this.#candCount = 0;
   }
 
   #hold(slot: number, seq: number, len: number, tag: number): void {
@@ -191,32 +214,58 @@ export class JitterBuffer {
   }
 
   /**
-   * A packet more than maxGapPackets from where the stream is: a stray (a delayed packet from long ago,
-   * garbage with our SSRC) or the first packet of a restarted stream. Kept in the spare slot; if the
-   * next far packet is its successor, the stream restarts at the kept one (RFC 3550 A.1 probation).
+   * A packet that would move the window: more than depthPackets ahead of the newest, or behind what was
+   * played (`late`), or far away either way. It is held aside; once jumpConfirmPackets consecutive
+   * packets have followed it with no packet of the current stream in between, the stream moves there
+   * (RFC 3550 A.1 probation): a jump forward within maxGapPackets is loss, anything else a restart.
    */
-  #far(seq: number, payload: Uint8Array, tag: number): void {
-    const spare = this.#mask + 1;
-    if (this.#straySeq >= 0 && seq === seqNext(this.#straySeq)) {
-      const first = this.#straySeq;
-      this.#straySeq = -1;
-      this.#stats.stray--; // it was counted as a stray on arrival; it is the new stream's first packet
+  #jump(seq: number, payload: Uint8Array, tag: number, late: boolean): void {
+    if (late) this.#stats.late++;
+    else this.#stats.stray++;
+    if (this.#candCount > 0) {
+      const at = seqDiff(seq, this.#candStart);
+      if (at >= 0 && at < this.#candCount) {
+        if (late) this.#stats.late--;
+        else this.#stats.stray--;
+        this.#stats.duplicate++;
+        return;
+      }
+      if (at !== this.#candCount) this.#candCount = 0;
+    }
+    if (this.#candCount === 0) {
+      this.#candStart = seq;
+      this.#candLate = 0;
+    }
+    const i = this.#candCount++;
+    this.#candStore.set(payload, i * this.#maxPayload);
+    this.#candLen[i] = payload.length;
+    this.#candTag[i] = tag;
+    if (late) this.#candLate++;
+    if (this.#candCount >= this.#confirm) this.#commitJump();
+  }
+
+  #commitJump(): void {
+    const n = this.#candCount;
+    const first = this.#candStart;
+    const last = (first + n - 1) & SEQ_MASK;
+    this.#candCount = 0;
+    this.#stats.late -= this.#candLate;
+    this.#stats.stray -= n - this.#candLate;
+    const ahead = seqDiff(first, this.#next);
+    if (!(ahead >= 0 && seqDiff(last, this.#next) <= this.#maxGap)) {
       this.#drain(true);
       this.#stats.resets++;
       this.#restart(first);
-      const slot = first & this.#mask;
-      this.#store.copyWithin(slot * this.#maxPayload, spare * this.#maxPayload, spare * this.#maxPayload + this.#len[spare]!);
-      this.#hold(slot, first, this.#len[spare]!, this.#tag[spare]!);
-      this.#stats.received++;
-      this.#highest = first;
-      this.push(seq, payload, tag);
-      return;
     }
-    this.#store.set(payload, spare * this.#maxPayload);
-    this.#len[spare] = payload.length;
-    this.#tag[spare] = tag;
-    this.#straySeq = seq;
-    this.#stats.stray++;
+    for (let i = 0; i < n; i++) {
+      const seq = (first + i) & SEQ_MASK;
+      const slot = seq & this.#mask;
+      this.#store.set(this.#candStore.subarray(i * this.#maxPayload, i * this.#maxPayload + this.#candLen[i]!), slot * this.#maxPayload);
+      this.#hold(slot, seq, this.#candLen[i]!, this.#candTag[i]!);
+      this.#stats.received++;
+    }
+    this.#highest = last;
+    this.#drain(false);
   }
 
   #drain(all: boolean): void {

@@ -22,6 +22,14 @@ export interface RtpReceiverOptions {
   /** A sequence jump beyond this many packets is a stray or a restart, not loss (default 50). */
   maxGapPackets?: number;
   /**
+   * Packets per second the stream may carry (default 200; Asterisk sends 50). Beyond it (with a burst
+   * of MAX_BURST packets allowed) datagrams are dropped, counted in `rateCapped`, and the stream is muted
+   * until it has kept to the rate for RATE_MUTE_MS: a flood never reaches inference.
+   */
+  maxPacketRate?: number;
+  /** SO_RCVBUF asked of the kernel, bytes (default 1 MiB; Linux caps it at net.core.rmem_max). */
+  recvBufferBytes?: number;
+  /**
    * Decoded 8 kHz mono audio in [-1, 1], in sequence order: `length` samples (160 per 20 ms packet; a
    * lost packet arrives as zeros of the last packet's length). `samples` is reused: copy what you keep.
    * Called from the socket's message handler; a throw is caught and counted in `listenerErrors`.
@@ -53,8 +61,10 @@ export interface RtpStats {
   badPayloadType: number;
   /** Not parseable as RTP, a payload above 640 bytes, or an odd-length slin16 payload: dropped. */
   malformed: number;
-  /** Times a new SSRC took over the stream. */
+  /** Times a new SSRC took over the stream (only after ours had been silent SSRC_SILENCE_MS). */
   ssrcChanges: number;
+  /** Datagrams from our source dropped for exceeding maxPacketRate, or while muted after that. */
+  rateCapped: number;
   /** Socket errors after bind (e.g. ICMP-triggered): counted, the socket stays open. */
   socketErrors: number;
   /** Throws from onAudio / onFirstPacket, caught. */
@@ -72,10 +82,19 @@ const DEFAULT_SLIN16_PT = 118;
 /** 20 ms of slin16, 80 ms of G.711. */
 const MAX_PAYLOAD = 640;
 const FRAME_8K = 160;
-/** A new SSRC takes over once the current one has been silent this long ... */
+/*
+ * Asterisk gives each externalMedia channel one random SSRC, never sets the marker bit, and sends 50
+ * packets/s without a break while the snoop exists (shared/asterisk/README.md, "RTP observations"); a
+ * new SSRC on a tap's port only ever follows the old stream stopping (a rebuilt tap). So a new SSRC
+ * takes over only once ours has been silent SSRC_SILENCE_MS, and has sent SSRC_TAKEOVER_PACKETS in
+ * sequence; packets of another SSRC while ours is alive are dropped, however many.
+ */
 const SSRC_SILENCE_MS = 200;
-/** ... or after this many consecutive packets from it. */
-const SSRC_TAKEOVER_PACKETS = 5;
+const SSRC_TAKEOVER_PACKETS = 3;
+/** Packets the rate cap lets through at once: 1 s of audio delivered late in one go. */
+const MAX_BURST = 50;
+/** After a packet beyond the rate, the stream stays muted until it keeps to the rate this long. */
+const RATE_MUTE_MS = 1000;
 /** An interarrival difference beyond this is a discontinuity (restart, long stall), not jitter. */
 const MAX_JITTER_SAMPLE_MS = 1000;
 
@@ -105,12 +124,18 @@ export class RtpReceiver {
     ssrcChanges: 0,
     socketErrors: 0,
     listenerErrors: 0,
+    rateCapped: 0,
   };
+  readonly #ratePerMs: number;
+  #tokens = MAX_BURST;
+  #tokensAt = -1;
+  #mutedUntil = -1;
   #sourcePort: number | null;
   #ssrc: number | null = null;
   #ssrcLastAt = 0;
   #candidate: number | null = null;
   #candidateRun = 0;
+  #candidateSeq = -1;
   /** Samples of the last decoded frame: a concealed frame is as long. */
   #frameSamples = FRAME_8K;
   #lastPlayedPt = -1;
@@ -132,6 +157,9 @@ export class RtpReceiver {
     if (this.#slin16 === PCMU || this.#slin16 === PCMA || !Number.isInteger(this.#slin16) || this.#slin16 < 0 || this.#slin16 > 127) {
       throw new RangeError(`slin16PayloadType must be an integer in 0..127 other than 0 and 8, got ${this.#slin16}`);
     }
+    const rate = opts.maxPacketRate ?? 200;
+    if (!(rate >= 1)) throw new RangeError(`maxPacketRate must be at least 1, got ${rate}`);
+    this.#ratePerMs = rate / 1000;
     this.#expected = opts.expectedSource ?? null;
     this.#sourcePort = opts.expectedSource?.port ?? null;
     this.#jitter = new JitterBuffer({
@@ -177,7 +205,7 @@ export class RtpReceiver {
       return Promise.reject(new Error(`RtpReceiver.start() called when ${this.#state} [host:${this.#opts.host}, port:${this.port}]`));
     }
     this.#state = 'binding';
-    const socket = createSocket({ type: 'udp4', recvBufferSize: 256 * 1024 });
+    const socket = createSocket({ type: 'udp4', recvBufferSize: this.#opts.recvBufferBytes ?? 1024 * 1024 });
     this.#socket = socket;
     // Always listening: an 'error' event without a listener would throw out of the event loop.
     socket.on('error', (err) => this.#onSocketError(err));
@@ -238,6 +266,11 @@ export class RtpReceiver {
       this.#counts.foreignSource++;
       return;
     }
+    const now = performance.now();
+    if (!this.#withinRate(now)) {
+      this.#counts.rateCapped++;
+      return;
+    }
     const p = parseRtp(msg);
     if (!p.ok) {
       this.#counts.malformed++;
@@ -255,8 +288,7 @@ export class RtpReceiver {
       this.#counts.malformed++;
       return;
     }
-    const now = performance.now();
-    if (!this.#acceptSsrc(p.ssrc, now)) {
+    if (!this.#acceptSsrc(p.ssrc, p.sequence, now)) {
       this.#counts.foreignSsrc++;
       return;
     }
@@ -282,11 +314,23 @@ export class RtpReceiver {
   }
 
   /**
-   * Latches the first SSRC. Another SSRC is a candidate: it takes over once ours has been silent for
-   * SSRC_SILENCE_MS, or after SSRC_TAKEOVER_PACKETS consecutive packets of its own (Asterisk starts a
-   * new SSRC after re-bridging or a rebuilt tap); until then its packets are dropped.
+   * Token bucket: `maxPacketRate` per second, MAX_BURST at once. A datagram beyond it mutes the stream
+   * for RATE_MUTE_MS, renewed by every further excess, so a flood is dropped whole, not thinned out.
    */
-  #acceptSsrc(ssrc: number, now: number): boolean {
+  #withinRate(now: number): boolean {
+    if (this.#tokensAt >= 0) this.#tokens = Math.min(MAX_BURST, this.#tokens + (now - this.#tokensAt) * this.#ratePerMs);
+    this.#tokensAt = now;
+    if (this.#tokens >= 1) this.#tokens -= 1;
+    else this.#mutedUntil = now + RATE_MUTE_MS;
+    return now >= this.#mutedUntil;
+  }
+
+  /**
+   * Latches the first SSRC. Another SSRC is a candidate: it takes over once ours has been silent for
+   * SSRC_SILENCE_MS and it has sent SSRC_TAKEOVER_PACKETS consecutive packets in sequence; until then
+   * its packets are dropped. While ours is alive, no number of packets of another SSRC take over.
+   */
+  #acceptSsrc(ssrc: number, seq: number, now: number): boolean {
     if (ssrc === this.#ssrc) {
       this.#candidate = null;
       return true;
@@ -295,12 +339,13 @@ export class RtpReceiver {
       this.#ssrc = ssrc;
       return true;
     }
-    if (ssrc === this.#candidate) this.#candidateRun++;
+    if (ssrc === this.#candidate && seq === ((this.#candidateSeq + 1) & 0xffff)) this.#candidateRun++;
     else {
       this.#candidate = ssrc;
       this.#candidateRun = 1;
     }
-    if (now - this.#ssrcLastAt < SSRC_SILENCE_MS && this.#candidateRun < SSRC_TAKEOVER_PACKETS) return false;
+    this.#candidateSeq = seq;
+    if (now - this.#ssrcLastAt < SSRC_SILENCE_MS || this.#candidateRun < SSRC_TAKEOVER_PACKETS) return false;
     // Play out what the old stream left in the buffer, then start afresh.
     this.#jitter.reset();
     this.#decimator.reset();

@@ -13,6 +13,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { observeAudioPath, observeBus, observeInference } from '../metrics/observe.js';
 import { AudioPath } from '../pipeline/audio-path.js';
 import { loadRules, RuleEngine } from '../policy/index.js';
+import { checkRuleTargets, TargetAllowlist } from '../config/targets.js';
 import { createQueues, type QueueService } from '../queue/index.js';
 import { parsePortRange, PortPool } from '../rtp/port-pool.js';
 import { AriSimulator, type SimAgentSpec } from '../sim/ari/index.js';
@@ -88,6 +89,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       rtpHost: config.rtp.host,
       slin16PayloadType: config.rtp.slin16PayloadType,
       jitterPackets: config.rtp.jitterPackets,
+      maxPacketRate: config.rtp.maxPacketRate,
+      recvBufferBytes: config.rtp.recvBufferBytes,
       minSpeechRatio: config.audio.minSpeechRatio,
       smoothing: config.emotion.smoothing,
       vad: { thresholdDb: config.audio.vadThresholdDb, minSpeechDbfs: config.audio.vadMinSpeechDbfs },
@@ -97,6 +100,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     cleanups.push(observeAudioPath(metrics, audioPath));
 
     const rules = config.rules ? loadRules(resolveDataPath(config.rules), { labels: engine.labels }) : null;
+    const targets = TargetAllowlist.fromConfig(config);
+    if (rules) checkRuleTargets(rules.rules, targets, config.rules!);
     let ari: AriAppHandle | null = null;
     const queues =
       config.queues.length > 0
@@ -172,10 +177,16 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           ari: { connected: ariHandle.health().connected, reconnects: ariHandle.health().reconnects },
           model: { loaded: true, name: engine.card.name },
           ports: { free: ports.free, total: ports.size },
+          rtpError: audioPath.bindError,
         }),
       host: config.http.host,
       port: config.http.port,
       token: config.http.token,
+      allowedHosts: config.console.allowedHosts,
+      maxConnections: config.console.maxConnections,
+      maxConnectionsPerIp: config.console.maxConnectionsPerIp,
+      stallTimeoutMs: config.console.stallTimeoutMs,
+      targets,
       logger,
     });
     cleanups.push(() => consoleServer.close());

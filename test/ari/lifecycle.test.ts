@@ -13,7 +13,16 @@ describe('call lifecycle under churn', () => {
 
   it('200 calls, random hang-ups, half-built taps and a websocket drop: zero leftovers, the port pool full again', async () => {
     const random = mulberry32(20261125); // seeded: a failing run can be replayed
-    const w = await fixture.world({ ports: [47000, 47299], sim: { maxExternalMedia: 60, restLatencyMs: 2 }, ari: { tapHealthMs: 400, tapRetries: 1 } });
+    // tapHealthMs well above the event-loop stalls of a loaded machine: a tap that delivers RTP is never
+    // judged silent because the process was busy (this test failed that way in loaded full runs).
+    const w = await fixture.world({ ports: [47000, 47299], sim: { maxExternalMedia: 60, restLatencyMs: 2 }, ari: { tapHealthMs: 3000, tapRetries: 1 } });
+    const tapStates = (callId: string): string[] => w!.events.flatMap((e) => (e.type === 'tap' && e.callId === callId ? [e.state] : []));
+    // A sentinel call that stays up: its first tap is silent, is rebuilt, and then delivers. Awaited as it
+    // happens, so the rebuild and success paths are exercised whatever the timing of the churn.
+    w.sim.setSilentTaps(1);
+    const sentinel = await w.sim.placeCall({ stasisArgs: ['monitor'], number: '999' });
+    await until(() => tapStates(sentinel).includes('tapped'), 30_000, 'the sentinel tapped after one rebuild');
+    expect(tapStates(sentinel)).toEqual(['retrying', 'tapped']);
     w.sim.setSilentTaps(15);
     const placed: Promise<void>[] = [];
     const hangups: Promise<void>[] = [];
@@ -34,6 +43,7 @@ describe('call lifecycle under churn', () => {
     setTimeout(() => w!.sim.dropWebsockets(), 1500);
     await Promise.all(placed);
     await Promise.all(hangups);
+    await w.sim.hangup(sentinel);
 
     await until(() => w!.registry.size === 0, 30_000, 'every call ended');
     await until(() => w!.leftovers().channels.length === 0 && w!.leftovers().bridges.length === 0, 15_000, 'no leftovers on the simulator');
@@ -42,11 +52,9 @@ describe('call lifecycle under churn', () => {
     expect(w.sim.channels().filter((c) => !c.hungUp && c.kind === 'caller')).toEqual([]);
     // the churn really exercised the failure paths
     const taps = w.events.filter((e) => e.type === 'tap');
-    expect(taps.some((e) => e.type === 'tap' && e.state === 'tapped')).toBe(true);
-    expect(taps.some((e) => e.type === 'tap' && e.state === 'retrying')).toBe(true); // silent taps rebuilt
     expect(taps.some((e) => e.type === 'tap' && e.state === 'untapped')).toBe(true); // externalMedia refused half-way
     const started = w.events.filter((e) => e.type === 'call.started').length;
-    expect(started + stasisFailed).toBe(200);
+    expect(started + stasisFailed).toBe(201);
     expect(w.events.filter((e) => e.type === 'call.ended').length).toBe(started);
     expect(w.app.health().reconnects).toBeGreaterThanOrEqual(1);
   }, 90_000);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallRegistry } from '../../src/calls/registry.js';
 import { EventBus } from '../../src/events/bus.js';
 import type { InferenceEngineEvents } from '../../src/inference/engine.js';
+import { parseUdpRcvbufErrors, readUdpRcvbufErrors } from '../../src/metrics/udp-snmp.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { observeAudioPath, observeBus, observeInference, type AudioPathLike } from '../../src/metrics/observe.js';
 import type { AudioPathEvents, CallAudioStats } from '../../src/pipeline/audio-path.js';
@@ -123,7 +124,7 @@ describe('/metrics', () => {
     afterEach(() => vi.useRealTimers());
 
     function rtp(over: Partial<RtpStats>): RtpStats {
-      return { packets: 0, bytes: 0, lost: 0, late: 0, duplicate: 0, reordered: 0, stray: 0, foreignSource: 0, foreignSsrc: 0, badPayloadType: 0, malformed: 0, ssrcChanges: 0, socketErrors: 0, listenerErrors: 0, jitterMs: 0, firstPacketAt: null, lastPacketAt: null, ...over };
+      return { packets: 0, bytes: 0, lost: 0, late: 0, duplicate: 0, reordered: 0, stray: 0, foreignSource: 0, foreignSsrc: 0, badPayloadType: 0, malformed: 0, ssrcChanges: 0, socketErrors: 0, listenerErrors: 0, rateCapped: 0, jitterMs: 0, firstPacketAt: null, lastPacketAt: null, ...over };
     }
 
     class FakeAudioPath extends EventEmitter<AudioPathEvents> implements AudioPathLike {
@@ -172,5 +173,31 @@ describe('/metrics', () => {
       expect(sample(text, 'ser_rtp_rejected_total{reason="malformed"}')).toBe(4);
       expect(sample(text, 'ser_rtp_packets_total')).toBe(120);
     });
+
+    it('issue 13: exports SSRC changes, rate-capped drops and socket errors of the taps', async () => {
+      vi.useFakeTimers();
+      const metrics = new Metrics();
+      const audio = new FakeAudioPath();
+      const stop = observeAudioPath(metrics, audio, { sampleMs: 1000 });
+      audio.live.set('a', rtp({ packets: 10 }));
+      audio.emit('first-packet', 'a');
+      audio.live.set('a', rtp({ packets: 60, ssrcChanges: 1, rateCapped: 900, socketErrors: 2 }));
+      vi.advanceTimersByTime(1000);
+      audio.live.set('a', rtp({ packets: 70, ssrcChanges: 1, rateCapped: 950, socketErrors: 3 }));
+      audio.close('a');
+      stop();
+      const text = await metrics.text();
+      expect(sample(text, 'ser_rtp_ssrc_changes_total')).toBe(1);
+      expect(sample(text, 'ser_rtp_rejected_total{reason="rateCapped"}')).toBe(950);
+      expect(sample(text, 'ser_rtp_socket_errors_total')).toBe(3);
+    });
+  });
+
+  it('issue 13: exports the kernel\'s UDP receive-buffer drops from /proc/net/snmp', async () => {
+    const snmp = 'Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\nUdp: 216403 0 7 231481 42 0\n';
+    expect(parseUdpRcvbufErrors(snmp)).toBe(42);
+    expect(parseUdpRcvbufErrors('Ip: 1 2\nIp: 3 4\n')).toBeNull();
+    const text = await new Metrics().text();
+    if (readUdpRcvbufErrors() !== null) expect(text).toMatch(/^ser_udp_rcvbuf_errors \d+$/m);
   });
 });

@@ -82,11 +82,11 @@ describe('JitterBuffer: reordering and loss', () => {
     expect(jb.stats).toMatchObject({ lost: 1, late: 0 });
   });
 
-  it('conceals a run of missing packets one null per sequence number', () => {
+  it('conceals a run of missing packets one null per sequence number (once the packets after the gap confirm it)', () => {
     const { jb, out, push } = harness(2);
-    push(100, 105, 106);
-    expect(out.map((o) => o.seq)).toEqual([100, 101, 102, 103, 104, 105, 106]);
-    expect(out.map((o) => o.payloadSeq)).toEqual([100, null, null, null, null, 105, 106]);
+    push(100, 105, 106, 107);
+    expect(out.map((o) => o.seq)).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
+    expect(out.map((o) => o.payloadSeq)).toEqual([100, null, null, null, null, 105, 106, 107]);
     expect(out[1]!.tag).toBe(-1);
     expect(jb.stats.lost).toBe(4);
   });
@@ -169,19 +169,19 @@ describe('JitterBuffer: reordering and loss', () => {
 });
 
 describe('JitterBuffer: far jumps', () => {
-  it('treats a jump beyond maxGap, confirmed by the next packet, as a new stream: no losses, no gap', () => {
+  it('treats a jump beyond maxGap, confirmed by the next two packets, as a new stream: no losses, no gap', () => {
     const { jb, seqs, push } = harness(3, 50);
-    push(10, 11, 1011);
+    push(10, 11, 1011, 1012);
     expect(seqs()).toEqual([10, 11]);
-    push(1012, 1013);
+    push(1013);
     expect(seqs()).toEqual([10, 11, 1011, 1012, 1013]);
     expect(jb.stats).toMatchObject({ lost: 0, resets: 1, stray: 0, received: 5 });
   });
 
   it('plays out what the old stream still held before restarting', () => {
     const { jb, seqs, push } = harness(3, 50);
-    push(10, 12, 40000, 40001);
-    expect(seqs()).toEqual([10, null, 12, 40000, 40001]);
+    push(10, 12, 40000, 40001, 40002);
+    expect(seqs()).toEqual([10, null, 12, 40000, 40001, 40002]);
     expect(jb.stats).toMatchObject({ lost: 1, resets: 1 });
   });
 
@@ -199,13 +199,38 @@ describe('JitterBuffer: far jumps', () => {
     expect(jb.stats).toMatchObject({ stray: 2, resets: 0, lost: 0, late: 0 });
   });
 
-  it('accepts a jump of exactly maxGap as loss, concealing all but the last depth-1 slots, which may still come', () => {
+  it('issue 13: one packet jumping ahead within maxGap does not move the window; the stream plays on, nothing lost', () => {
     const { jb, seqs, push } = harness(3, 50);
-    push(0, 51);
-    expect(seqs()).toEqual([0, ...Array<null>(48).fill(null)]); // 1..48 concealed; 49 and 50 still awaited
-    push(50, 52);
-    expect(seqs().slice(49)).toEqual([null, 50, 51, 52]);
-    expect(jb.stats).toMatchObject({ lost: 49, resets: 0, stray: 0, reordered: 1 });
+    push(0, 49, 1, 2, 3);
+    expect(seqs()).toEqual([0, 1, 2, 3]);
+    expect(jb.stats).toMatchObject({ lost: 0, late: 0, stray: 1, resets: 0 });
+  });
+
+  it('issue 13: a burst of forged packets ahead, interleaved with the real stream, never moves the window', () => {
+    const { jb, seqs, push } = harness(3, 50);
+    push(0);
+    for (let i = 1; i <= 16; i++) push(i, 48 + 2 * i); // never two consecutive forged numbers in a row
+    expect(seqs()).toEqual(Array.from({ length: 17 }, (_, i) => i));
+    expect(jb.stats).toMatchObject({ lost: 0, late: 0, stray: 16 });
+  });
+
+  it('issue 13: a stream desynchronised by a confirmed forged jump comes back after three of its own packets', () => {
+    const { jb, seqs, push } = harness(3, 50);
+    push(0, 1);
+    push(49, 50, 51); // a forged burst, confirmed
+    push(2, 3, 4, 5); // the real stream, now behind: late, until it confirms itself
+    const out = seqs();
+    expect(out.slice(-4)).toEqual([2, 3, 4, 5]);
+    expect(jb.stats.resets).toBe(1);
+  });
+
+  it('a jump ahead confirmed by the packets after it is loss: the gap is concealed', () => {
+    const { jb, seqs, push } = harness(3, 50);
+    push(0, 20, 21);
+    expect(seqs()).toEqual([0]);
+    push(22);
+    expect(seqs()).toEqual([0, ...Array<null>(19).fill(null), 20, 21, 22]);
+    expect(jb.stats).toMatchObject({ lost: 19, resets: 0, stray: 0, received: 4 });
   });
 });
 

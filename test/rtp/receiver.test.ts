@@ -24,6 +24,8 @@ async function receiver(opts: Partial<RtpReceiverOptions> = {}): Promise<{ r: Rt
       for (let i = 0; i < n; i++) heard.samples.push(s[i]!);
     },
     onFirstPacket: () => heard.firstPackets++,
+    // These tests send unpaced bursts over loopback; the rate cap has tests of its own.
+    maxPacketRate: 1_000_000,
     ...opts,
   });
   const port = await r.start();
@@ -229,33 +231,65 @@ describe('RtpReceiver: SSRC', () => {
     expect(heard.samples.every((x) => x > 0.2)).toBe(true);
   });
 
-  it('follows an SSRC change once the old stream has been silent 200 ms: audio continues, nothing lost', async () => {
+  it('follows an SSRC change once the old stream has been silent 200 ms, from the third packet of the new one', async () => {
     const { r, port, heard } = await receiver();
     const s = await sender();
     await sendAll(s, port, Array.from({ length: 10 }, (_, i) => g711(100 + i, 7, ULAW_LOUD)), 2);
     await sleep(250);
     await sendAll(s, port, Array.from({ length: 10 }, (_, i) => g711(40000 + i, 99, ULAW_NEG)), 2);
-    await until(() => heard.frames.length >= 20);
-    expect(r.stats).toMatchObject({ packets: 20, ssrcChanges: 1, foreignSsrc: 0, lost: 0, stray: 0 });
-    expect(heard.frames.length).toBe(20);
+    await until(() => heard.frames.length >= 18);
+    // The new SSRC's first two packets were dropped while it proved to be a stream of its own.
+    expect(r.stats).toMatchObject({ packets: 18, ssrcChanges: 1, foreignSsrc: 2, lost: 0, stray: 0 });
+    expect(heard.frames.length).toBe(18);
     expect(heard.samples.slice(0, 1600).every((x) => x > 0.2)).toBe(true);
     expect(heard.samples.slice(1600).every((x) => x < -0.2)).toBe(true);
     expect(heard.firstPackets).toBe(1);
   });
 
-  it('follows an SSRC change without a pause after 5 consecutive packets of the new SSRC', async () => {
+  it('issue 13: a new SSRC never takes over while ours is alive, however many packets it sends', async () => {
     const { r, port, heard } = await receiver();
     const s = await sender();
     await sendAll(s, port, [
       ...Array.from({ length: 10 }, (_, i) => g711(100 + i, 7, ULAW_LOUD)),
-      ...Array.from({ length: 10 }, (_, i) => g711(20000 + i, 99, ULAW_NEG)),
+      // A spoofer's run of a new SSRC, sent within the 200 ms our stream may pause.
+      ...Array.from({ length: 20 }, (_, i) => g711(20000 + i, 99, ULAW_NEG)),
+      ...Array.from({ length: 10 }, (_, i) => g711(110 + i, 7, ULAW_LOUD)),
     ], 1);
-    await until(() => heard.frames.length >= 16);
-    // the new SSRC's first 4 packets were dropped as candidates; the 5th took over
-    expect(r.stats).toMatchObject({ ssrcChanges: 1, foreignSsrc: 4, packets: 16, lost: 0 });
-    expect(heard.samples.slice(0, 1600).every((x) => x > 0.2)).toBe(true);
-    expect(heard.samples.length).toBe(16 * 160);
-    expect(heard.samples.slice(1600).every((x) => x < -0.2)).toBe(true);
+    await until(() => heard.frames.length >= 20);
+    expect(r.stats).toMatchObject({ ssrcChanges: 0, foreignSsrc: 20, packets: 20, lost: 0 });
+    expect(heard.samples.every((x) => x > 0.2)).toBe(true); // nothing of the spoofed stream was played
+  });
+
+  it('issue 13: one packet of our SSRC with the sequence number +49 does not conceal the stream that follows', async () => {
+    const { r, port, heard } = await receiver();
+    const packets = [
+      ...Array.from({ length: 10 }, (_, i) => g711(100 + i, 7, ULAW_LOUD)),
+      g711(110 + 49, 7, ULAW_NEG),
+      ...Array.from({ length: 20 }, (_, i) => g711(110 + i, 7, ULAW_LOUD)),
+    ];
+    await sendAll(await sender(), port, packets, 1);
+    await until(() => heard.frames.length >= 30);
+    expect(r.stats).toMatchObject({ lost: 0, late: 0, stray: 1 });
+    expect(heard.samples.every((x) => x > 0.2)).toBe(true);
+  });
+});
+
+describe('RtpReceiver: rate cap', () => {
+  it('issue 13: a flood beyond maxPacketRate is dropped and counted, and none of it reaches onAudio past the burst', async () => {
+    const { r, port, heard } = await receiver({ maxPacketRate: 200 });
+    const s = await sender();
+    // 2,000 valid packets of our stream at once: 40 s of audio in a few milliseconds.
+    await sendAll(s, port, Array.from({ length: 2000 }, (_, i) => g711(1000 + i, 7, ULAW_LOUD)));
+    await until(() => r.stats.packets + r.stats.rateCapped >= 2000, 5000);
+    const { packets, rateCapped } = r.stats;
+    // The burst allowance (50) and what the rate refilled while the flood lasted; the rest was dropped.
+    expect(packets).toBeLessThan(120);
+    expect(rateCapped).toBe(2000 - packets);
+    expect(heard.frames.length).toBeLessThanOrEqual(packets);
+    // Muted: even packets at a polite pace are dropped until the stream has kept to the rate for a second.
+    const before = r.stats.rateCapped;
+    await sendAll(s, port, [g711(3000, 7, ULAW_LOUD), g711(3001, 7, ULAW_LOUD)], 20);
+    await until(() => r.stats.rateCapped >= before + 2);
   });
 });
 
