@@ -27,14 +27,16 @@ export async function runCommand(argv: string[]): Promise<number> {
   let callers: DemoCallers | null = null;
   if (service.sim) callers = await startDemoCallers(service.sim, logger, values.audio ?? null);
   logger.info({ console: service.consoleUrl }, `console: ${service.consoleUrl}`);
-  process.stderr.write(`\nser-ari is running. Console: ${service.consoleUrl}${demo ? '  (demo: simulated PBX and callers)' : ''}\n\n`);
-
+  // The handlers go in before the announcement: whoever reads it may signal at once, and a signal
+  // that arrives before them takes the default action (the process dies without stopping).
   let timer: NodeJS.Timeout | undefined;
-  const signal = await new Promise<string>((resolve) => {
+  const stopRequested = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
     if (seconds !== null) timer = setTimeout(() => resolve('--seconds elapsed'), seconds * 1000);
   });
+  process.stderr.write(`\nser-ari is running. Console: ${service.consoleUrl}${demo ? '  (demo: simulated PBX and callers)' : ''}\n\n`);
+  const signal = await stopRequested;
   // The --seconds timer would otherwise keep the process alive after a signal.
   clearTimeout(timer);
   logger.info({ reason: signal }, 'stopping');

@@ -7,6 +7,7 @@ const MAIN = resolve(REPO, 'src/cli/main.ts');
 
 interface Run {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stderr: string;
 }
 
@@ -25,7 +26,7 @@ function cli(args: string[], env: Record<string, string> = {}, onStderr?: (text:
       onStderr?.(stderr, (sig) => child.kill(sig));
     });
     child.on('error', fail);
-    child.on('exit', (code) => done({ code, stderr }));
+    child.on('exit', (code, signal) => done({ code, signal, stderr }));
   });
 }
 
@@ -69,6 +70,6 @@ describe('issue 13: the command line fails clearly', () => {
       },
     );
     expect(signalled).toBe(true);
-    expect(r.code).toBe(0);
+    expect({ code: r.code, signal: r.signal }, r.stderr).toEqual({ code: 0, signal: null });
   });
 });
