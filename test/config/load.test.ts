@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { SerError } from '../../src/errors.js';
 
@@ -78,4 +79,17 @@ describe('config/ser-ari.example.yaml', () => {
     const example = loadConfig({ file: join(process.cwd(), 'config/ser-ari.example.yaml'), env: {} }).config;
     expect(example).toEqual(loadConfig({ env: {}, cwd: tempDir() }).config);
   });
+
+  it('shows every key, so an admin finds each setting in it', () => {
+    const written = parseYaml(readFileSync(join(process.cwd(), 'config/ser-ari.example.yaml'), 'utf8')) as unknown;
+    const defaults = loadConfig({ env: {}, cwd: tempDir() }).config as unknown;
+    const missing = keyPaths(defaults).filter((path) => !keyPaths(written).includes(path));
+    expect(missing).toEqual([]);
+  });
 });
+
+/** Dotted paths of every key of nested plain objects (arrays and nulls are leaves). */
+function keyPaths(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([k, v]) => [prefix + k, ...keyPaths(v, `${prefix}${k}.`)]);
+}
