@@ -56,6 +56,13 @@ describe('issue 13: the command line fails clearly', () => {
     expect(r.stderr).toContain('CONFIG_INVALID');
   });
 
+  it('bench takes its ports from SER_RTP_PORTS and refuses a range too small for the calls asked for', async () => {
+    const r = await cli(['bench', '--calls', '300', '--seconds', '1'], { SER_RTP_PORTS: '45000-45009' });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain('SER_RTP_PORTS 45000-45009 has 10 ports, fewer than the 300 calls');
+  });
+
   it('SIGTERM stops the service at once, without waiting for the --seconds timer', async () => {
     let signalled = false;
     const r = await cli(
