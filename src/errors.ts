@@ -23,6 +23,11 @@ export const ERROR_CODES = {
   AMI_UNREACHABLE: 'the Asterisk Manager Interface cannot be reached or closed the connection',
   AMI_AUTH_FAILED: 'Asterisk refused the AMI user or secret',
   AMI_ACTION_FAILED: 'Asterisk answered an AMI action with an error or not in time (e.g. the caller is not in that queue)',
+  ESL_UNREACHABLE: 'the FreeSWITCH event socket cannot be reached, or closed the connection',
+  ESL_AUTH_FAILED: 'FreeSWITCH refused the event socket password (-ERR invalid)',
+  ESL_REQUEST_FAILED: 'FreeSWITCH answered an event socket command with an error (-ERR, -USAGE); carries the command and its reply',
+  ESL_TIMEOUT: 'an event socket command got no reply within its deadline',
+  ESL_DISCONNECTED: 'an event socket command was pending or issued while the connection was down',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
