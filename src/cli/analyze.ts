@@ -88,7 +88,7 @@ function wavFiles(path: string): string[] {
 }
 
 function csvHeader(labels: readonly string[]): string {
-  return ['file', 'channel', 'start', 'end', 'speech', 'speech_ratio', 'dbfs', 'dominant', 'negativity', ...labels].join(',');
+  return ['file', 'channel', 'start', 'end', 'speech', 'speech_ratio', 'dbfs', 'dominant', 'negativity', ...labels, 'adjusted_negativity', 'baseline_windows', 'familiarity'].join(',');
 }
 
 function csvRows(r: FileAnalysis, labels: readonly string[]): string {
@@ -106,6 +106,9 @@ function csvRows(r: FileAnalysis, labels: readonly string[]): string {
         w.dominant ?? '',
         w.negativity?.toFixed(4) ?? '',
         ...labels.map((l) => w.probs?.[l]?.toFixed(4) ?? ''),
+        w.adjustedNegativity?.toFixed(4) ?? '',
+        w.baselineWindows,
+        w.familiarity?.toFixed(3) ?? '',
       ].join(','),
     )
     .map((line) => line + '\n')
@@ -123,7 +126,7 @@ function text(r: FileAnalysis): string {
     const who = r.channels > 1 ? `channel ${s.channel}: ` : '';
     lines.push(
       s.dominant
-        ? `  ${who}mostly ${s.dominant}, mean negativity ${s.meanNegativity!.toFixed(2)}, peak ${s.peakNegativity!.value.toFixed(2)} at ${s.peakNegativity!.start.toFixed(1)}-${s.peakNegativity!.end.toFixed(1)} s`
+        ? `  ${who}mostly ${s.dominant}, mean negativity ${s.meanNegativity!.toFixed(2)}, peak ${s.peakNegativity!.value.toFixed(2)} at ${s.peakNegativity!.start.toFixed(1)}-${s.peakNegativity!.end.toFixed(1)} s, familiarity ${s.familiarity === null ? 'unknown (little speech)' : s.familiarity.toFixed(2)}`
         : `  ${who}no speech found`,
     );
   }

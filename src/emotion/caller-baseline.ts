@@ -95,3 +95,145 @@ export function applyBaseline(logp: ArrayLike<number>, hist: BaselineHistory, re
   const corr = baselineCorrection(hist, ref, variant, new Float64Array(logp.length));
   return Array.from({ length: logp.length }, (_, i) => logp[i]! - corr[i]!);
 }
+
+/** What a model card's `callerBaseline` entry gives the product (models/ser-cnn.json). */
+export interface CallerModel {
+  variant: BaselineVariant;
+  reference: BaselineReference;
+  familiarity: {
+    /** Class means and shared inverse covariance of the centred log-probabilities (first K-1 dimensions). */
+    means: number[][];
+    inverseCovariance: number[][];
+    /** Distances at the quantiles 0, 1/(Q-1), ..., 1 of the validation calls. */
+    quantiles: number[];
+    /** Speech windows before familiarity is reported (NaN before). */
+    minWindows: number;
+  } | null;
+}
+
+/** The card's `callerBaseline` entry, or null when the model has none (adjusted = raw, no familiarity). */
+export function callerModelFromCard(card: { labels: readonly string[]; callerBaseline?: unknown }): CallerModel | null {
+  const cb = card.callerBaseline as
+    | { variant?: Partial<BaselineVariant>; reference?: BaselineReference; familiarity?: CallerModel['familiarity'] }
+    | undefined;
+  if (!cb || !cb.variant || !cb.reference) return null;
+  const k = card.labels.length;
+  const { kind = 'prob', alpha = 1, k: shrink = 0, cap = 0 } = cb.variant;
+  if (cb.reference.meanP?.length !== k || cb.reference.meanLogp?.length !== k) return null;
+  const f = cb.familiarity;
+  const famOk = !!f && f.means?.length === k && f.means.every((m) => m.length === k - 1) && f.inverseCovariance?.length === k - 1 && f.quantiles?.length >= 2;
+  return {
+    variant: { name: `${kind} a=${alpha} k=${shrink}`, kind, alpha, k: shrink, cap },
+    reference: cb.reference,
+    familiarity: famOk ? f! : null,
+  };
+}
+
+/**
+ * One caller's baseline: running sums over the caller's speech windows (K log-probs, K probs, one
+ * familiarity distance): O(K) memory per call, no extra inference. Feed it only windows the VAD judged speech.
+ */
+export class CallerBaseline {
+  readonly #model: CallerModel | null;
+  readonly #k: number;
+  readonly #sumLogp: Float64Array;
+  readonly #sumP: Float64Array;
+  readonly #corr: Float64Array;
+  readonly #centred: Float64Array;
+  #n = 0;
+  #sumDist = 0;
+
+  constructor(labels: number, model: CallerModel | null) {
+    this.#model = model;
+    this.#k = labels;
+    this.#sumLogp = new Float64Array(labels);
+    this.#sumP = new Float64Array(labels);
+    this.#corr = new Float64Array(labels);
+    this.#centred = new Float64Array(labels);
+  }
+
+  /** Speech windows in the baseline. */
+  get windows(): number {
+    return this.#n;
+  }
+
+  /** The caller's mean probabilities so far (null before the first speech window). */
+  meanProbs(out: Float64Array): Float64Array | null {
+    if (this.#n === 0) return null;
+    for (let i = 0; i < this.#k; i++) out[i] = this.#sumP[i]! / this.#n;
+    return out;
+  }
+
+  /**
+   * A window's probabilities corrected by the baseline heard BEFORE it (call before `add`). With no
+   * history, or no baseline in the card, the window's own probabilities, copied unchanged.
+   */
+  adjust(probs: ArrayLike<number>, out: Float64Array): Float64Array {
+    const k = this.#k;
+    if (this.#n === 0 || !this.#model) {
+      for (let i = 0; i < k; i++) out[i] = probs[i]!;
+      return out;
+    }
+    baselineCorrection({ n: this.#n, sumLogp: this.#sumLogp, sumP: this.#sumP }, this.#model.reference, this.#model.variant, this.#corr);
+    let max = -Infinity;
+    for (let i = 0; i < k; i++) {
+      out[i] = Math.log(Math.max(probs[i]!, 1e-12)) - this.#corr[i]!;
+      if (out[i]! > max) max = out[i]!;
+    }
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += out[i] = Math.exp(out[i]! - max);
+    for (let i = 0; i < k; i++) out[i]! /= sum;
+    return out;
+  }
+
+  /** Adds a speech window's raw probabilities to the baseline. */
+  add(probs: ArrayLike<number>): void {
+    for (let i = 0; i < this.#k; i++) {
+      const p = Math.max(probs[i]!, 1e-12);
+      this.#sumLogp[i]! += Math.log(p);
+      this.#sumP[i]! += p;
+    }
+    this.#n++;
+    if (this.#model?.familiarity) this.#sumDist += this.#distance(probs);
+  }
+
+  /**
+   * How familiar the voice and line are to the model, 0..1: the share of CREMA-D validation callers that
+   * looked at least this unusual to it (mean class-conditional Mahalanobis distance of the caller's output).
+   * NaN before `minWindows` speech windows, or when the card has no familiarity reference.
+   */
+  familiarity(): number {
+    const f = this.#model?.familiarity;
+    if (!f || this.#n < f.minWindows) return Number.NaN;
+    const d = this.#sumDist / this.#n;
+    const q = f.quantiles;
+    if (d <= q[0]!) return 1;
+    if (d >= q[q.length - 1]!) return 0;
+    let i = 1;
+    while (q[i]! < d) i++;
+    const lo = q[i - 1]!;
+    const hi = q[i]!;
+    const cdf = (i - 1 + (hi > lo ? (d - lo) / (hi - lo) : 0)) / (q.length - 1);
+    return 1 - cdf;
+  }
+
+  /** min over classes of the squared Mahalanobis distance of the window's centred log-probs. */
+  #distance(probs: ArrayLike<number>): number {
+    const f = this.#model!.familiarity!;
+    const k = this.#k;
+    const x = this.#centred;
+    let mean = 0;
+    for (let i = 0; i < k; i++) mean += (x[i] = Math.log(Math.max(probs[i]!, 1e-12))) / k;
+    let best = Infinity;
+    for (const mu of f.means) {
+      let d2 = 0;
+      for (let a = 0; a < k - 1; a++) {
+        let row = 0;
+        for (let b = 0; b < k - 1; b++) row += f.inverseCovariance[a]![b]! * (x[b]! - mean - mu[b]!);
+        d2 += (x[a]! - mean - mu[a]!) * row;
+      }
+      if (d2 < best) best = d2;
+    }
+    return best;
+  }
+}

@@ -2,6 +2,7 @@ import { resampleTo8k } from '../audio/resample.js';
 import { EnergyVad } from '../audio/vad.js';
 import { parseWav } from '../audio/wav.js';
 import { Windower, type AudioWindow } from '../audio/windower.js';
+import { CallerBaseline, callerModelFromCard } from '../emotion/caller-baseline.js';
 import { NEGATIVE_LABELS, type Probs } from '../emotion/tracker.js';
 import type { InferenceEngine } from '../inference/engine.js';
 
@@ -21,6 +22,16 @@ export interface WindowResult {
   probs: Probs | null;
   dominant: string | null;
   negativity: number | null;
+  /**
+   * The window's probabilities relative to this channel's own baseline: the speech windows before it in
+   * the recording, exactly as a live call's tracker builds it (a channel is one caller). null without speech.
+   */
+  adjusted: Probs | null;
+  adjustedNegativity: number | null;
+  /** Speech windows of this channel before and including this one. */
+  baselineWindows: number;
+  /** 0..1 how familiar the voice/line is to the model so far; null until enough speech (caller-baseline.ts). */
+  familiarity: number | null;
 }
 
 export interface Moment {
@@ -39,6 +50,8 @@ export interface ChannelSummary {
   dominant: string | null;
   meanNegativity: number | null;
   peakNegativity: { value: number; start: number; end: number } | null;
+  /** Familiarity over the whole channel's speech; null with too little speech. */
+  familiarity: number | null;
 }
 
 export interface FileAnalysis {
@@ -65,29 +78,42 @@ export async function analyzeWav(
   const labels = engine.labels;
   const negIdx = NEGATIVE_LABELS.map((l) => labels.indexOf(l)).filter((i) => i >= 0);
   const windows: WindowResult[] = [];
+  const caller = callerModelFromCard(engine.card);
   let duration = 0;
   for (let ch = 0; ch < wav.channels.length; ch++) {
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
     const found = windowsOf(audio, engine);
-    const results = await Promise.all(
-      found.map(async (w): Promise<WindowResult> => {
-        const base = { channel: ch, start: w.startSample / rate, end: w.endSample / rate, speechRatio: w.speechRatio, dbfs: w.dbfs };
-        const speech = w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples;
-        if (!speech) return { ...base, speech: false, probs: null, dominant: null, negativity: null };
-        const { probs } = await engine.infer(w.samples);
-        let top = 0;
-        for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[top]!) top = i;
-        return {
-          ...base,
-          speech: true,
-          probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
-          dominant: labels[top]!,
-          negativity: negIdx.reduce((s, i) => s + probs[i]!, 0),
-        };
-      }),
+    const outputs = await Promise.all(
+      found.map((w) => (w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples ? engine.infer(w.samples).then((r) => r.probs) : null)),
     );
-    windows.push(...results);
+    // In window order, as the live tracker sees them: each speech window is adjusted by the channel's
+    // speech before it, then joins the baseline.
+    const baseline = new CallerBaseline(labels.length, caller);
+    const adj = new Float64Array(labels.length);
+    found.forEach((w, k) => {
+      const base = { channel: ch, start: w.startSample / rate, end: w.endSample / rate, speechRatio: w.speechRatio, dbfs: w.dbfs };
+      const probs = outputs[k];
+      if (!probs) {
+        windows.push({ ...base, speech: false, probs: null, dominant: null, negativity: null, adjusted: null, adjustedNegativity: null, baselineWindows: baseline.windows, familiarity: nullIfNaN(baseline.familiarity()) });
+        return;
+      }
+      baseline.adjust(probs, adj);
+      baseline.add(probs);
+      let top = 0;
+      for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[top]!) top = i;
+      windows.push({
+        ...base,
+        speech: true,
+        probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
+        dominant: labels[top]!,
+        negativity: negIdx.reduce((s, i) => s + probs[i]!, 0),
+        adjusted: Object.fromEntries(labels.map((l, i) => [l, adj[i]!])),
+        adjustedNegativity: negIdx.reduce((s, i) => s + adj[i]!, 0),
+        baselineWindows: baseline.windows,
+        familiarity: nullIfNaN(baseline.familiarity()),
+      });
+    });
   }
   return {
     file,
@@ -101,6 +127,10 @@ export async function analyzeWav(
       moments: moments(windows, opts.negativityThreshold),
     },
   };
+}
+
+function nullIfNaN(x: number): number | null {
+  return Number.isNaN(x) ? null : x;
 }
 
 function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
@@ -121,7 +151,7 @@ function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] 
 function summarise(channel: number, ws: WindowResult[], labels: readonly string[]): ChannelSummary {
   const speech = ws.filter((w) => w.probs !== null);
   if (speech.length === 0) {
-    return { channel, windows: ws.length, speechWindows: 0, meanProbs: null, dominant: null, meanNegativity: null, peakNegativity: null };
+    return { channel, windows: ws.length, speechWindows: 0, meanProbs: null, dominant: null, meanNegativity: null, peakNegativity: null, familiarity: null };
   }
   const mean: Probs = Object.fromEntries(labels.map((l) => [l, speech.reduce((s, w) => s + w.probs![l]!, 0) / speech.length]));
   const dominant = labels.reduce((a, b) => (mean[b]! > mean[a]! ? b : a));
@@ -134,6 +164,7 @@ function summarise(channel: number, ws: WindowResult[], labels: readonly string[
     dominant,
     meanNegativity: speech.reduce((s, w) => s + w.negativity!, 0) / speech.length,
     peakNegativity: { value: peak.negativity!, start: peak.start, end: peak.end },
+    familiarity: speech.at(-1)!.familiarity,
   };
 }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { EnergyVad, type VadOptions } from '../audio/vad.js';
 import { Windower, type AudioWindow } from '../audio/windower.js';
+import { callerModelFromCard } from '../emotion/caller-baseline.js';
 import { EmotionTracker, type EmotionUpdate } from '../emotion/tracker.js';
 import type { InferenceEngine } from '../inference/engine.js';
 
@@ -54,7 +55,7 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
       },
       new EnergyVad(opts.vad),
     );
-    this.tracker = new EmotionTracker(callId, engine.labels, opts.smoothing);
+    this.tracker = new EmotionTracker(callId, engine.labels, opts.smoothing, callerModelFromCard(engine.card));
     this.tracker.on('emotion', (u) => this.emit('emotion', u));
   }
 

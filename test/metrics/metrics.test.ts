@@ -61,7 +61,7 @@ describe('/metrics', () => {
     addCall(w.registry, 'a');
     addCall(w.registry, 'b');
     expect(sample(await read(), 'ser_active_calls')).toBe(2);
-    w.bus.publish({ type: 'emotion', callId: 'a', seq: 1, start: 0, end: 3, speech: true, speechRatio: 1, loudnessDbfs: -20, probs: probs('ANG'), dominant: 'ANG', confidence: 0.7, negativity: 0.8, arousal: 0.7, latencyMs: 42 });
+    w.bus.publish({ type: 'emotion', callId: 'a', seq: 1, start: 0, end: 3, speech: true, speechRatio: 1, loudnessDbfs: -20, probs: probs('ANG'), dominant: 'ANG', confidence: 0.7, negativity: 0.8, arousal: 0.7, adjusted: probs('ANG'), adjustedNegativity: 0.8, baselineWindows: 0, baselineNegativity: null, familiarity: null, latencyMs: 42 });
     for (const outcome of ['pending', 'cancelled', 'pending', 'executed'] as const) {
       w.bus.publish({ type: 'action', callId: 'a', actionId: 'x', rule: 'abuse', kind: 'hangup', params: {}, outcome, reason: null, dueAt: null, shadow: false, evidence: [] });
     }
