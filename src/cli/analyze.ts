@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { resolveDataPath } from '../config/paths.js';
+import { speechGateOption } from '../inference/gate-options.js';
 import { InferenceEngine } from '../inference/engine.js';
 import { analyzeWav, type FileAnalysis } from '../offline/analyze.js';
 
@@ -41,7 +42,7 @@ export async function analyzeCommand(argv: string[], out: NodeJS.WritableStream 
     return 2;
   }
   const { config } = loadConfig(values.config ? { file: values.config } : {});
-  const engine = await InferenceEngine.open({ ...config.model, modelPath: resolveDataPath(config.model.path) });
+  const engine = await InferenceEngine.open({ ...config.model, modelPath: resolveDataPath(config.model.path), speechGate: speechGateOption(config.audio) });
   let failed = 0;
   try {
     if (values.csv) out.write(csvHeader(engine.labels) + '\n');
@@ -119,7 +120,7 @@ function text(r: FileAnalysis): string {
   const lines = [`${r.file}  (${r.duration.toFixed(1)} s, ${r.channels} channel${r.channels > 1 ? 's' : ''}, ${r.format} ${r.sampleRate} Hz)`];
   for (const w of r.windows) {
     const who = r.channels > 1 ? `ch${w.channel} ` : '';
-    const what = w.probs ? `${w.dominant} ${(w.probs[w.dominant!]! * 100).toFixed(0)}%  negativity ${w.negativity!.toFixed(2)}` : '(no speech)';
+    const what = w.probs ? `${w.dominant} ${(w.probs[w.dominant!]! * 100).toFixed(0)}%  negativity ${w.negativity!.toFixed(2)}` : w.nonSpeech ? '(not speech: tone, noise or music)' : '(no speech)';
     lines.push(`  ${who}${w.start.toFixed(1).padStart(6)}-${w.end.toFixed(1).padEnd(6)} ${what}`);
   }
   for (const s of r.summary.channels) {

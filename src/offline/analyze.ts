@@ -1,4 +1,5 @@
 import { resampleTo8k } from '../audio/resample.js';
+import { SpeechGate } from '../audio/speech-gate.js';
 import { EnergyVad } from '../audio/vad.js';
 import { parseWav } from '../audio/wav.js';
 import { Windower, type AudioWindow } from '../audio/windower.js';
@@ -17,6 +18,8 @@ export interface WindowResult {
   start: number;
   end: number;
   speech: boolean;
+  /** Loud enough for the energy VAD, but the speech gate (Silero) found no speech: a tone, DTMF, noise, music. */
+  nonSpeech: boolean;
   speechRatio: number;
   dbfs: number;
   probs: Probs | null;
@@ -46,6 +49,8 @@ export interface ChannelSummary {
   channel: number;
   windows: number;
   speechWindows: number;
+  /** Windows the energy VAD passed and the speech gate rejected. */
+  nonSpeechWindows: number;
   meanProbs: Probs | null;
   dominant: string | null;
   meanNegativity: number | null;
@@ -84,9 +89,27 @@ export async function analyzeWav(
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
     const found = windowsOf(audio, engine);
-    const outputs = await Promise.all(
-      found.map((w) => (w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples ? engine.infer(w.samples).then((r) => r.probs) : null)),
-    );
+    const energy = found.map((w) => w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples);
+    const gated = new Array<boolean>(found.length).fill(false);
+    let outputs: (Float32Array | null)[];
+    if (engine.gated) {
+      // As live: the gate's state runs from one window to the next, so a channel's windows go in order.
+      const gate = new SpeechGate(engine.windowSamples);
+      outputs = [];
+      for (const [k, w] of found.entries()) {
+        if (!energy[k]) {
+          outputs.push(null);
+          continue;
+        }
+        const input = gate.request(w.samples, w.startSample, w.endSample);
+        const r = await engine.infer(w.samples, input);
+        if (r.gate) gate.commit(input, r.gate);
+        gated[k] = !!r.gate && !r.gate.passed;
+        outputs.push(gated[k] ? null : r.probs);
+      }
+    } else {
+      outputs = await Promise.all(found.map((w, k) => (energy[k] ? engine.infer(w.samples).then((r) => r.probs) : null)));
+    }
     // In window order, as the live tracker sees them: each speech window is adjusted by the channel's
     // speech before it, then joins the baseline.
     const baseline = new CallerBaseline(labels.length, caller);
@@ -95,7 +118,7 @@ export async function analyzeWav(
       const base = { channel: ch, start: w.startSample / rate, end: w.endSample / rate, speechRatio: w.speechRatio, dbfs: w.dbfs };
       const probs = outputs[k];
       if (!probs) {
-        windows.push({ ...base, speech: false, probs: null, dominant: null, negativity: null, adjusted: null, adjustedNegativity: null, baselineWindows: baseline.windows, familiarity: nullIfNaN(baseline.familiarity()) });
+        windows.push({ ...base, speech: false, nonSpeech: gated[k]!, probs: null, dominant: null, negativity: null, adjusted: null, adjustedNegativity: null, baselineWindows: baseline.windows, familiarity: nullIfNaN(baseline.familiarity()) });
         return;
       }
       baseline.adjust(probs, adj);
@@ -105,6 +128,7 @@ export async function analyzeWav(
       windows.push({
         ...base,
         speech: true,
+        nonSpeech: false,
         probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
         dominant: labels[top]!,
         negativity: negIdx.reduce((s, i) => s + probs[i]!, 0),
@@ -151,7 +175,7 @@ function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] 
 function summarise(channel: number, ws: WindowResult[], labels: readonly string[]): ChannelSummary {
   const speech = ws.filter((w) => w.probs !== null);
   if (speech.length === 0) {
-    return { channel, windows: ws.length, speechWindows: 0, meanProbs: null, dominant: null, meanNegativity: null, peakNegativity: null, familiarity: null };
+    return { channel, windows: ws.length, speechWindows: 0, nonSpeechWindows: ws.filter((w) => w.nonSpeech).length, meanProbs: null, dominant: null, meanNegativity: null, peakNegativity: null, familiarity: null };
   }
   const mean: Probs = Object.fromEntries(labels.map((l) => [l, speech.reduce((s, w) => s + w.probs![l]!, 0) / speech.length]));
   const dominant = labels.reduce((a, b) => (mean[b]! > mean[a]! ? b : a));
@@ -160,6 +184,7 @@ function summarise(channel: number, ws: WindowResult[], labels: readonly string[
     channel,
     windows: ws.length,
     speechWindows: speech.length,
+    nonSpeechWindows: ws.filter((w) => w.nonSpeech).length,
     meanProbs: mean,
     dominant,
     meanNegativity: speech.reduce((s, w) => s + w.negativity!, 0) / speech.length,

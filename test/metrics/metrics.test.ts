@@ -131,7 +131,7 @@ describe('/metrics', () => {
       readonly live = new Map<string, RtpStats>();
       stats(callId: string): CallAudioStats | null {
         const s = this.live.get(callId);
-        return s ? { callId, port: 40000, rtp: s, pipeline: { windows: 0, classified: 0, silent: 0, dropped: 0, inferenceErrors: 0 } } : null;
+        return s ? { callId, port: 40000, rtp: s, pipeline: { windows: 0, classified: 0, silent: 0, nonSpeech: 0, dropped: 0, inferenceErrors: 0 } } : null;
       }
       close(callId: string): void {
         const s = this.stats(callId)!;
