@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { resolveDataPath } from '../config/paths.js';
+import { speechGateOption } from '../inference/gate-options.js';
 import { InferenceEngine } from '../inference/engine.js';
 import { analyzeWav, type FileAnalysis } from '../offline/analyze.js';
 
@@ -41,7 +42,7 @@ export async function analyzeCommand(argv: string[], out: NodeJS.WritableStream 
     return 2;
   }
   const { config } = loadConfig(values.config ? { file: values.config } : {});
-  const engine = await InferenceEngine.open({ ...config.model, modelPath: resolveDataPath(config.model.path) });
+  const engine = await InferenceEngine.open({ ...config.model, modelPath: resolveDataPath(config.model.path), speechGate: speechGateOption(config.audio) });
   let failed = 0;
   try {
     if (values.csv) out.write(csvHeader(engine.labels) + '\n');
@@ -88,7 +89,7 @@ function wavFiles(path: string): string[] {
 }
 
 function csvHeader(labels: readonly string[]): string {
-  return ['file', 'channel', 'start', 'end', 'speech', 'speech_ratio', 'dbfs', 'dominant', 'negativity', ...labels].join(',');
+  return ['file', 'channel', 'start', 'end', 'speech', 'speech_ratio', 'dbfs', 'dominant', 'negativity', ...labels, 'adjusted_negativity', 'baseline_windows', 'familiarity'].join(',');
 }
 
 function csvRows(r: FileAnalysis, labels: readonly string[]): string {
@@ -106,6 +107,9 @@ function csvRows(r: FileAnalysis, labels: readonly string[]): string {
         w.dominant ?? '',
         w.negativity?.toFixed(4) ?? '',
         ...labels.map((l) => w.probs?.[l]?.toFixed(4) ?? ''),
+        w.adjustedNegativity?.toFixed(4) ?? '',
+        w.baselineWindows,
+        w.familiarity?.toFixed(3) ?? '',
       ].join(','),
     )
     .map((line) => line + '\n')
@@ -116,14 +120,14 @@ function text(r: FileAnalysis): string {
   const lines = [`${r.file}  (${r.duration.toFixed(1)} s, ${r.channels} channel${r.channels > 1 ? 's' : ''}, ${r.format} ${r.sampleRate} Hz)`];
   for (const w of r.windows) {
     const who = r.channels > 1 ? `ch${w.channel} ` : '';
-    const what = w.probs ? `${w.dominant} ${(w.probs[w.dominant!]! * 100).toFixed(0)}%  negativity ${w.negativity!.toFixed(2)}` : '(no speech)';
+    const what = w.probs ? `${w.dominant} ${(w.probs[w.dominant!]! * 100).toFixed(0)}%  negativity ${w.negativity!.toFixed(2)}` : w.nonSpeech ? '(not speech: tone, noise or music)' : '(no speech)';
     lines.push(`  ${who}${w.start.toFixed(1).padStart(6)}-${w.end.toFixed(1).padEnd(6)} ${what}`);
   }
   for (const s of r.summary.channels) {
     const who = r.channels > 1 ? `channel ${s.channel}: ` : '';
     lines.push(
       s.dominant
-        ? `  ${who}mostly ${s.dominant}, mean negativity ${s.meanNegativity!.toFixed(2)}, peak ${s.peakNegativity!.value.toFixed(2)} at ${s.peakNegativity!.start.toFixed(1)}-${s.peakNegativity!.end.toFixed(1)} s`
+        ? `  ${who}mostly ${s.dominant}, mean negativity ${s.meanNegativity!.toFixed(2)}, peak ${s.peakNegativity!.value.toFixed(2)} at ${s.peakNegativity!.start.toFixed(1)}-${s.peakNegativity!.end.toFixed(1)} s, familiarity ${s.familiarity === null ? 'unknown (little speech)' : s.familiarity.toFixed(2)}`
         : `  ${who}no speech found`,
     );
   }

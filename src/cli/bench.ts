@@ -5,6 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { resolveDataPath } from '../config/paths.js';
+import { speechGateOption } from '../inference/gate-options.js';
 import { InferenceEngine } from '../inference/engine.js';
 import { createLogger } from '../log/logger.js';
 import { AudioPath } from '../pipeline/audio-path.js';
@@ -58,7 +59,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const { config } = loadConfig({});
   const workers = values.workers ? Math.round(positiveNumber('--workers', values.workers)) : config.model.workers;
   const portRange = benchPorts(config.rtp.ports, Math.max(...steps));
-  const engine = await InferenceEngine.open({ ...config.model, workers, modelPath: resolveDataPath(config.model.path) });
+  const engine = await InferenceEngine.open({ ...config.model, workers, modelPath: resolveDataPath(config.model.path), speechGate: speechGateOption(config.audio) });
   const results: StepResult[] = [];
   const log = (s: string): void => void process.stderr.write(s + '\n');
   log(`model ${engine.card.name}, ${workers} inference worker(s), max batch ${config.model.maxBatch}, max wait ${config.model.maxWaitMs} ms`);

@@ -104,6 +104,8 @@ export const configSchema = z
         minSpeechRatio: z.number().min(0).max(1).default(0.25),
         vadThresholdDb: z.number().min(0).max(40).default(9),
         vadMinSpeechDbfs: z.number().min(-90).max(0).default(-50),
+        speechGate: z.boolean().default(true).describe('Silero VAD judges the windows the energy VAD passes: tones, DTMF, noise and music are not scored'),
+        speechGateMinShare: z.number().min(0).max(1).default(0.1).describe("share of a window's 32 ms chunks Silero must call speech"),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { EmotionLabel } from '../inference/model-card.js';
+import { CallerBaseline, type CallerModel } from './caller-baseline.js';
 
 /** Labels whose probability mass makes up negativity: the signals a contact centre acts on. */
 export const NEGATIVE_LABELS: readonly EmotionLabel[] = ['ANG', 'DIS', 'FEA', 'SAD'];
@@ -36,6 +37,21 @@ export interface EmotionUpdate {
   confidence: number;
   negativity: number;
   arousal: number;
+  /**
+   * Smoothed probabilities corrected by this caller's own baseline (src/emotion/caller-baseline.ts): how
+   * this caller sounds relative to how the caller has sounded so far. Equal to `probs` until the baseline has
+   * a window. Relative: a caller angry all call long fades toward their own average here, so absolute
+   * rules read `probs` (models/README.md, caller baseline).
+   */
+  adjusted: Probs;
+  /** ANG + DIS + FEA + SAD of `adjusted`. */
+  adjustedNegativity: number;
+  /** Speech windows in the caller's baseline (this window included). */
+  baselineWindows: number;
+  /** Mean negativity of the caller's speech windows so far (NaN before the first). */
+  baselineNegativity: number;
+  /** How familiar the voice and line are to the model, 0..1 (NaN until enough speech; caller-baseline.ts). */
+  familiarity: number;
   /** Windows classified so far in this call. */
   classified: number;
   /** From the window's last sample to this update. */
@@ -56,18 +72,26 @@ export class EmotionTracker extends EventEmitter<TrackerEvents> {
   readonly #labels: readonly string[];
   readonly #alpha: number;
   readonly #smoothed: Float64Array;
+  readonly #smoothedAdj: Float64Array;
+  readonly #adj: Float64Array;
+  readonly #mean: Float64Array;
+  readonly #baseline: CallerBaseline;
   readonly #negIdx: number[];
   readonly #arousedIdx: number[];
   #seq = 0;
   #classified = 0;
   #last: EmotionUpdate | null = null;
 
-  constructor(callId: string, labels: readonly string[], smoothing: number) {
+  constructor(callId: string, labels: readonly string[], smoothing: number, caller: CallerModel | null = null) {
     super();
     this.callId = callId;
     this.#labels = labels;
     this.#alpha = smoothing;
     this.#smoothed = new Float64Array(labels.length).fill(1 / labels.length);
+    this.#smoothedAdj = new Float64Array(labels.length).fill(1 / labels.length);
+    this.#adj = new Float64Array(labels.length);
+    this.#mean = new Float64Array(labels.length);
+    this.#baseline = new CallerBaseline(labels.length, caller);
     this.#negIdx = indicesOf(labels, NEGATIVE_LABELS);
     this.#arousedIdx = indicesOf(labels, AROUSED_LABELS);
   }
@@ -80,8 +104,12 @@ export class EmotionTracker extends EventEmitter<TrackerEvents> {
     let raw: Probs | null = null;
     if (obs.probs) {
       const a = this.#classified === 0 ? 1 : this.#alpha;
+      // Corrected by the baseline heard before this window, then the window joins the baseline.
+      this.#baseline.adjust(obs.probs, this.#adj);
+      this.#baseline.add(obs.probs);
       for (let i = 0; i < this.#smoothed.length; i++) {
         this.#smoothed[i] = (1 - a) * this.#smoothed[i]! + a * obs.probs[i]!;
+        this.#smoothedAdj[i] = (1 - a) * this.#smoothedAdj[i]! + a * this.#adj[i]!;
       }
       this.#classified++;
       raw = keyed(this.#labels, obs.probs);
@@ -102,6 +130,11 @@ export class EmotionTracker extends EventEmitter<TrackerEvents> {
       confidence: this.#smoothed[dominant]!,
       negativity: sumAt(this.#smoothed, this.#negIdx),
       arousal: sumAt(this.#smoothed, this.#arousedIdx),
+      adjusted: keyed(this.#labels, this.#smoothedAdj),
+      adjustedNegativity: sumAt(this.#smoothedAdj, this.#negIdx),
+      baselineWindows: this.#baseline.windows,
+      baselineNegativity: this.#baseline.meanProbs(this.#mean) ? sumAt(this.#mean, this.#negIdx) : Number.NaN,
+      familiarity: this.#baseline.familiarity(),
       classified: this.#classified,
       latencyMs: performance.now() - obs.completedAt,
     };

@@ -17,6 +17,11 @@ export function emotionEventInput(update: EmotionUpdate): Omit<EmotionEvent, 've
     confidence: update.confidence,
     negativity: update.negativity,
     arousal: update.arousal,
+    adjusted: update.adjusted,
+    adjustedNegativity: update.adjustedNegativity,
+    baselineWindows: update.baselineWindows,
+    baselineNegativity: Number.isNaN(update.baselineNegativity) ? null : update.baselineNegativity,
+    familiarity: Number.isNaN(update.familiarity) ? null : update.familiarity,
     latencyMs: update.latencyMs,
   };
 }

@@ -4,7 +4,7 @@
  * Changing a field is a schema change: bump EVENT_SCHEMA_VERSION and update docs/events.md and
  * docs/events.schema.json together.
  */
-export const EVENT_SCHEMA_VERSION = 1;
+export const EVENT_SCHEMA_VERSION = 2;
 
 export type CallMode = 'monitor' | 'decide' | 'queue' | 'demo';
 /** Where the caller is: the automated menu, waiting in a queue, or talking to an agent. */
@@ -77,6 +77,15 @@ export interface EmotionEvent extends EventBase {
   confidence: number;
   negativity: number;
   arousal: number;
+  /** Smoothed probabilities relative to this caller's own baseline (version 2). */
+  adjusted: Record<string, number>;
+  adjustedNegativity: number;
+  /** Speech windows in the caller's baseline so far (version 2). */
+  baselineWindows: number;
+  /** Mean negativity of those windows; null before the first (version 2). */
+  baselineNegativity: number | null;
+  /** 0..1, how familiar the voice/line is to the model; null until enough speech (version 2). */
+  familiarity: number | null;
   latencyMs: number;
 }
 

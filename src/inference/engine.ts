@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { SerError } from '../errors.js';
 import { loadModelCard, type ModelCard } from './model-card.js';
+import type { GateInput, GateOutcome } from '../audio/speech-gate.js';
+import type { GateRequest } from './protocol.js';
 import { OrtWorkerPool } from './worker-pool.js';
 
 export interface InferenceEngineOptions {
@@ -9,6 +11,11 @@ export interface InferenceEngineOptions {
   workers: number;
   maxBatch: number;
   maxWaitMs: number;
+  /**
+   * Silero speech gate (src/audio/speech-gate.ts): windows sent with a GateInput reach the emotion model
+   * only when at least `minShare` of their 32 ms chunks are speech. null/absent: no gate.
+   */
+  speechGate?: { modelPath: string; minShare: number } | null;
 }
 
 export interface InferenceResult {
@@ -21,6 +28,8 @@ export interface InferenceResult {
   queuedMs: number;
   /** The worker thread whose onnxruntime session ran the batch. */
   threadId: number;
+  /** The speech gate's verdict for a window sent with a GateInput (probs are NaN when it did not pass). */
+  gate?: GateOutcome;
 }
 
 export interface BatchStats {
@@ -37,6 +46,7 @@ export interface InferenceEngineEvents {
 
 interface Queued {
   samples: Float32Array;
+  gate: GateInput | undefined;
   enqueuedAt: number;
   resolve(r: InferenceResult): void;
   reject(e: Error): void;
@@ -68,7 +78,7 @@ export class InferenceEngine extends EventEmitter<InferenceEngineEvents> {
     const modelPath = resolve(opts.modelPath);
     const card = loadModelCard(modelPath);
     const pool = await OrtWorkerPool.start(
-      { modelPath, inputName: card.input.name, outputName: card.output.name, intraOpThreads: 1 },
+      { modelPath, inputName: card.input.name, outputName: card.output.name, intraOpThreads: 1, ...(opts.speechGate ? { vadModelPath: opts.speechGate.modelPath } : {}) },
       opts.workers,
     );
     const engine = new InferenceEngine(card, modelPath, pool, opts);
@@ -105,7 +115,12 @@ export class InferenceEngine extends EventEmitter<InferenceEngineEvents> {
     return n;
   }
 
-  infer(samples: Float32Array): Promise<InferenceResult> {
+  /** Whether windows sent with a GateInput are gated by Silero. */
+  get gated(): boolean {
+    return !!this.#opts.speechGate;
+  }
+
+  infer(samples: Float32Array, gate?: GateInput): Promise<InferenceResult> {
     if (this.#closed) return Promise.reject(new SerError('INFERENCE_CLOSED', 'inference engine is closed'));
     if (samples.length < this.minSamples) {
       return Promise.reject(
@@ -116,7 +131,7 @@ export class InferenceEngine extends EventEmitter<InferenceEngineEvents> {
       const len = samples.length;
       let queue = this.#queues.get(len);
       if (!queue) this.#queues.set(len, (queue = []));
-      queue.push({ samples, enqueuedAt: performance.now(), resolve: resolvePromise, reject });
+      queue.push({ samples, gate: this.#opts.speechGate ? gate : undefined, enqueuedAt: performance.now(), resolve: resolvePromise, reject });
       if (queue.length >= this.#opts.maxBatch) this.#flush(len);
       else if (!this.#timers.has(len)) this.#timers.set(len, setTimeout(() => this.#flush(len), this.#opts.maxWaitMs));
     });
@@ -145,24 +160,62 @@ export class InferenceEngine extends EventEmitter<InferenceEngineEvents> {
     items.forEach((item, i) => audio.set(item.samples, i * len));
     const sentAt = performance.now();
     const k = this.card.labels.length;
-    this.#pool.run(audio, items.length, len).then(
-      ({ probs, ms, threadId }) => {
+    const gate = this.#gateRequest(items);
+    this.#pool.run(audio, items.length, len, gate).then(
+      ({ probs, ms, threadId, gate: verdict }) => {
         const queuedMs = sentAt - items[0]!.enqueuedAt;
         this.emit('batch', { size: items.length, samples: len, ms, queuedMs });
-        items.forEach((item, i) =>
+        items.forEach((item, i) => {
+          const passed = !verdict || verdict.passed[i] === 1;
+          const outcome: GateOutcome | undefined =
+            verdict && item.gate
+              ? {
+                  flags: verdict.flags,
+                  offset: i * verdict.steps,
+                  state: verdict.state.slice(i * 256, (i + 1) * 256),
+                  context: verdict.context.slice(i * 32, (i + 1) * 32),
+                  passed,
+                }
+              : undefined;
           item.resolve({
-            probs: probs.slice(i * k, (i + 1) * k),
+            probs: passed ? probs.slice(i * k, (i + 1) * k) : new Float32Array(k).fill(Number.NaN),
             batchSize: items.length,
             batchMs: ms,
             queuedMs: sentAt - item.enqueuedAt,
             threadId,
-          }),
-        );
+            ...(outcome ? { gate: outcome } : {}),
+          });
+        });
       },
       (err: Error) => {
         for (const item of items) item.reject(err);
       },
     );
+  }
+
+  #gateRequest(items: Queued[]): GateRequest | undefined {
+    if (!this.#opts.speechGate || !items.some((x) => x.gate)) return undefined;
+    const n = items.length;
+    const offsets = new Int32Array(n);
+    const chunks = new Int32Array(n);
+    const prevSpeech = new Int32Array(n);
+    const prevChunks = new Int32Array(n);
+    const state = new Float32Array(n * 256);
+    const context = new Float32Array(n * 32);
+    let total = 0;
+    items.forEach((x, i) => {
+      offsets[i] = total;
+      if (!x.gate) return;
+      chunks[i] = x.gate.chunks;
+      prevSpeech[i] = x.gate.prevSpeech;
+      prevChunks[i] = x.gate.prevChunks;
+      state.set(x.gate.state, i * 256);
+      context.set(x.gate.context, i * 32);
+      total += x.gate.segment.length;
+    });
+    const segments = new Float32Array(total);
+    items.forEach((x, i) => x.gate && segments.set(x.gate.segment, offsets[i]!));
+    return { segments, offsets, chunks, state, context, prevSpeech, prevChunks, minShare: this.#opts.speechGate.minShare };
   }
 
   #checkGraphAgainstCard(pool: OrtWorkerPool): void {

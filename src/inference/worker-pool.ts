@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'eventemitter3';
 import { SerError } from '../errors.js';
-import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import type { FromWorker, GateRequest, GateResult, ToWorker, WorkerInit } from './protocol.js';
 import { startWorker } from './worker-url.js';
 
 export interface RunResult {
@@ -10,6 +10,7 @@ export interface RunResult {
   ms: number;
   /** The worker thread that ran it. */
   threadId: number;
+  gate?: GateResult;
 }
 
 interface Pending {
@@ -63,7 +64,7 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   /** `audio` is transferred to the worker: the caller must not touch it afterwards. */
-  run(audio: Float32Array, batch: number, samples: number): Promise<RunResult> {
+  run(audio: Float32Array, batch: number, samples: number, gate?: GateRequest): Promise<RunResult> {
     if (this.#closed) return Promise.reject(new SerError('INFERENCE_CLOSED', 'inference pool is closed'));
     let slot: Slot | undefined;
     for (const s of this.#slots) if (s.alive && (!slot || s.inflight.size < slot.inflight.size)) slot = s;
@@ -72,8 +73,10 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
     const id = this.#nextId++;
     return new Promise<RunResult>((resolve, reject) => {
       target.inflight.set(id, { resolve, reject });
-      const msg: ToWorker = { type: 'run', id, audio, batch, samples };
-      target.worker.postMessage(msg, [audio.buffer as ArrayBuffer]);
+      const msg: ToWorker = { type: 'run', id, audio, batch, samples, ...(gate ? { gate } : {}) };
+      const transfer = [audio.buffer as ArrayBuffer];
+      if (gate) transfer.push(gate.segments.buffer as ArrayBuffer, gate.state.buffer as ArrayBuffer, gate.context.buffer as ArrayBuffer);
+      target.worker.postMessage(msg, transfer);
     });
   }
 
@@ -140,7 +143,7 @@ export class OrtWorkerPool extends EventEmitter<WorkerPoolEvents> {
           case 'result': {
             const p = slot.inflight.get(msg.id);
             slot.inflight.delete(msg.id);
-            p?.resolve({ probs: msg.probs, dims: msg.dims, ms: msg.ms, threadId: msg.threadId });
+            p?.resolve({ probs: msg.probs, dims: msg.dims, ms: msg.ms, threadId: msg.threadId, ...(msg.gate ? { gate: msg.gate } : {}) });
             return;
           }
           case 'run-failed': {

@@ -1,7 +1,9 @@
 import { resampleTo8k } from '../audio/resample.js';
+import { SpeechGate } from '../audio/speech-gate.js';
 import { EnergyVad } from '../audio/vad.js';
 import { parseWav } from '../audio/wav.js';
 import { Windower, type AudioWindow } from '../audio/windower.js';
+import { CallerBaseline, callerModelFromCard } from '../emotion/caller-baseline.js';
 import { NEGATIVE_LABELS, type Probs } from '../emotion/tracker.js';
 import type { InferenceEngine } from '../inference/engine.js';
 
@@ -16,11 +18,23 @@ export interface WindowResult {
   start: number;
   end: number;
   speech: boolean;
+  /** Loud enough for the energy VAD, but the speech gate (Silero) found no speech: a tone, DTMF, noise, music. */
+  nonSpeech: boolean;
   speechRatio: number;
   dbfs: number;
   probs: Probs | null;
   dominant: string | null;
   negativity: number | null;
+  /**
+   * The window's probabilities relative to this channel's own baseline: the speech windows before it in
+   * the recording, exactly as a live call's tracker builds it (a channel is one caller). null without speech.
+   */
+  adjusted: Probs | null;
+  adjustedNegativity: number | null;
+  /** Speech windows of this channel before and including this one. */
+  baselineWindows: number;
+  /** 0..1 how familiar the voice/line is to the model so far; null until enough speech (caller-baseline.ts). */
+  familiarity: number | null;
 }
 
 export interface Moment {
@@ -35,10 +49,14 @@ export interface ChannelSummary {
   channel: number;
   windows: number;
   speechWindows: number;
+  /** Windows the energy VAD passed and the speech gate rejected. */
+  nonSpeechWindows: number;
   meanProbs: Probs | null;
   dominant: string | null;
   meanNegativity: number | null;
   peakNegativity: { value: number; start: number; end: number } | null;
+  /** Familiarity over the whole channel's speech; null with too little speech. */
+  familiarity: number | null;
 }
 
 export interface FileAnalysis {
@@ -65,29 +83,61 @@ export async function analyzeWav(
   const labels = engine.labels;
   const negIdx = NEGATIVE_LABELS.map((l) => labels.indexOf(l)).filter((i) => i >= 0);
   const windows: WindowResult[] = [];
+  const caller = callerModelFromCard(engine.card);
   let duration = 0;
   for (let ch = 0; ch < wav.channels.length; ch++) {
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
     const found = windowsOf(audio, engine);
-    const results = await Promise.all(
-      found.map(async (w): Promise<WindowResult> => {
-        const base = { channel: ch, start: w.startSample / rate, end: w.endSample / rate, speechRatio: w.speechRatio, dbfs: w.dbfs };
-        const speech = w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples;
-        if (!speech) return { ...base, speech: false, probs: null, dominant: null, negativity: null };
-        const { probs } = await engine.infer(w.samples);
-        let top = 0;
-        for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[top]!) top = i;
-        return {
-          ...base,
-          speech: true,
-          probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
-          dominant: labels[top]!,
-          negativity: negIdx.reduce((s, i) => s + probs[i]!, 0),
-        };
-      }),
-    );
-    windows.push(...results);
+    const energy = found.map((w) => w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples);
+    const gated = new Array<boolean>(found.length).fill(false);
+    let outputs: (Float32Array | null)[];
+    if (engine.gated) {
+      // As live: the gate's state runs from one window to the next, so a channel's windows go in order.
+      const gate = new SpeechGate(engine.windowSamples);
+      outputs = [];
+      for (const [k, w] of found.entries()) {
+        if (!energy[k]) {
+          outputs.push(null);
+          continue;
+        }
+        const input = gate.request(w.samples, w.startSample, w.endSample);
+        const r = await engine.infer(w.samples, input);
+        if (r.gate) gate.commit(input, r.gate);
+        gated[k] = !!r.gate && !r.gate.passed;
+        outputs.push(gated[k] ? null : r.probs);
+      }
+    } else {
+      outputs = await Promise.all(found.map((w, k) => (energy[k] ? engine.infer(w.samples).then((r) => r.probs) : null)));
+    }
+    // In window order, as the live tracker sees them: each speech window is adjusted by the channel's
+    // speech before it, then joins the baseline.
+    const baseline = new CallerBaseline(labels.length, caller);
+    const adj = new Float64Array(labels.length);
+    found.forEach((w, k) => {
+      const base = { channel: ch, start: w.startSample / rate, end: w.endSample / rate, speechRatio: w.speechRatio, dbfs: w.dbfs };
+      const probs = outputs[k];
+      if (!probs) {
+        windows.push({ ...base, speech: false, nonSpeech: gated[k]!, probs: null, dominant: null, negativity: null, adjusted: null, adjustedNegativity: null, baselineWindows: baseline.windows, familiarity: nullIfNaN(baseline.familiarity()) });
+        return;
+      }
+      baseline.adjust(probs, adj);
+      baseline.add(probs);
+      let top = 0;
+      for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[top]!) top = i;
+      windows.push({
+        ...base,
+        speech: true,
+        nonSpeech: false,
+        probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
+        dominant: labels[top]!,
+        negativity: negIdx.reduce((s, i) => s + probs[i]!, 0),
+        adjusted: Object.fromEntries(labels.map((l, i) => [l, adj[i]!])),
+        adjustedNegativity: negIdx.reduce((s, i) => s + adj[i]!, 0),
+        baselineWindows: baseline.windows,
+        familiarity: nullIfNaN(baseline.familiarity()),
+      });
+    });
   }
   return {
     file,
@@ -101,6 +151,10 @@ export async function analyzeWav(
       moments: moments(windows, opts.negativityThreshold),
     },
   };
+}
+
+function nullIfNaN(x: number): number | null {
+  return Number.isNaN(x) ? null : x;
 }
 
 function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
@@ -121,7 +175,7 @@ function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] 
 function summarise(channel: number, ws: WindowResult[], labels: readonly string[]): ChannelSummary {
   const speech = ws.filter((w) => w.probs !== null);
   if (speech.length === 0) {
-    return { channel, windows: ws.length, speechWindows: 0, meanProbs: null, dominant: null, meanNegativity: null, peakNegativity: null };
+    return { channel, windows: ws.length, speechWindows: 0, nonSpeechWindows: ws.filter((w) => w.nonSpeech).length, meanProbs: null, dominant: null, meanNegativity: null, peakNegativity: null, familiarity: null };
   }
   const mean: Probs = Object.fromEntries(labels.map((l) => [l, speech.reduce((s, w) => s + w.probs![l]!, 0) / speech.length]));
   const dominant = labels.reduce((a, b) => (mean[b]! > mean[a]! ? b : a));
@@ -130,10 +184,12 @@ function summarise(channel: number, ws: WindowResult[], labels: readonly string[
     channel,
     windows: ws.length,
     speechWindows: speech.length,
+    nonSpeechWindows: ws.filter((w) => w.nonSpeech).length,
     meanProbs: mean,
     dominant,
     meanNegativity: speech.reduce((s, w) => s + w.negativity!, 0) / speech.length,
     peakNegativity: { value: peak.negativity!, start: peak.start, end: peak.end },
+    familiarity: speech.at(-1)!.familiarity,
   };
 }
 

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
+import { SpeechGate } from '../audio/speech-gate.js';
 import { EnergyVad, type VadOptions } from '../audio/vad.js';
 import { Windower, type AudioWindow } from '../audio/windower.js';
+import { callerModelFromCard } from '../emotion/caller-baseline.js';
 import { EmotionTracker, type EmotionUpdate } from '../emotion/tracker.js';
 import type { InferenceEngine } from '../inference/engine.js';
 
@@ -16,6 +18,8 @@ export interface CallPipelineStats {
   windows: number;
   classified: number;
   silent: number;
+  /** Windows the energy VAD passed and the speech gate (Silero) rejected: tones, noise, music. */
+  nonSpeech: number;
   dropped: number;
   inferenceErrors: number;
 }
@@ -36,8 +40,11 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
   readonly #windower: Windower;
   readonly #opts: CallPipelineOptions;
   readonly #rate: number;
-  readonly #stats: CallPipelineStats = { windows: 0, classified: 0, silent: 0, dropped: 0, inferenceErrors: 0 };
+  readonly #stats: CallPipelineStats = { windows: 0, classified: 0, silent: 0, nonSpeech: 0, dropped: 0, inferenceErrors: 0 };
   #tail: Promise<void> = Promise.resolve();
+  /** With the speech gate, a call's windows go to inference one after another (Silero's state carries over). */
+  readonly #gate: SpeechGate | null;
+  #gateTail: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   constructor(callId: string, engine: InferenceEngine, opts: CallPipelineOptions) {
@@ -54,7 +61,8 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
       },
       new EnergyVad(opts.vad),
     );
-    this.tracker = new EmotionTracker(callId, engine.labels, opts.smoothing);
+    this.#gate = engine.gated ? new SpeechGate(engine.windowSamples) : null;
+    this.tracker = new EmotionTracker(callId, engine.labels, opts.smoothing, callerModelFromCard(engine.card));
     this.tracker.on('emotion', (u) => this.emit('emotion', u));
   }
 
@@ -90,10 +98,29 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
       this.#stats.dropped++;
       return;
     }
-    const result = this.#engine.infer(w.samples);
+    const gate = this.#gate;
+    let result: ReturnType<InferenceEngine['infer']>;
+    if (gate) {
+      result = this.#gateTail.then(() => {
+        const input = gate.request(w.samples, w.startSample, w.endSample);
+        return this.#engine.infer(w.samples, input).then((r) => {
+          if (r.gate) gate.commit(input, r.gate);
+          return r;
+        });
+      });
+      this.#gateTail = result.catch(() => undefined);
+    } else {
+      result = this.#engine.infer(w.samples);
+    }
     this.#tail = this.#tail.then(() =>
       result.then(
         (r) => {
+          if (r.gate && !r.gate.passed) {
+            // Energy, but not speech (a tone, DTMF, noise, music): never scored, never moves the tracker.
+            this.#stats.nonSpeech++;
+            this.#observe({ ...base, probs: null });
+            return;
+          }
           this.#stats.classified++;
           this.#observe({ ...base, probs: r.probs });
         },

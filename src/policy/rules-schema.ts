@@ -16,6 +16,9 @@ export const FIELD_SIGNALS = {
   confidence: 'confidence',
   loudness: 'loudnessDbfs',
   speechRatio: 'speechRatio',
+  adjustedNegativity: 'adjustedNegativity',
+  baselineNegativity: 'baselineNegativity',
+  familiarity: 'familiarity',
 } as const;
 export type FieldSignal = keyof typeof FIELD_SIGNALS;
 

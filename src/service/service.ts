@@ -8,6 +8,7 @@ import { createConsoleServer, type ConsoleServer } from '../console/server.js';
 import { healthReport } from '../console/health.js';
 import { EventBus } from '../events/bus.js';
 import { emotionEventInput } from '../events/from-tracker.js';
+import { speechGateOption } from '../inference/gate-options.js';
 import { InferenceEngine } from '../inference/engine.js';
 import { Metrics } from '../metrics/metrics.js';
 import { observeAudioPath, observeBus, observeInference } from '../metrics/observe.js';
@@ -72,7 +73,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       logger.info({ url: sim.url }, 'no Asterisk configured: running the built-in simulated PBX');
     }
 
-    const engine = await InferenceEngine.open({ ...config.model, modelPath: resolveDataPath(config.model.path) });
+    const engine = await InferenceEngine.open({ ...config.model, modelPath: resolveDataPath(config.model.path), speechGate: speechGateOption(config.audio) });
     cleanups.push(() => engine.close());
     logger.info({ model: engine.card.name, labels: engine.labels, workers: config.model.workers }, 'model loaded');
 

@@ -4,7 +4,7 @@ import type { EmotionUpdate } from '../../src/emotion/tracker.js';
 
 function update(callId: string, probs: Record<string, number>, negativity: number, speech = true): EmotionUpdate {
   const dominant = Object.entries(probs).sort((a, b) => b[1] - a[1])[0]![0];
-  return { callId, seq: 0, start: 0, end: 3, speech, speechRatio: 0.8, loudnessDbfs: -20, probs, raw: speech ? probs : null, dominant, confidence: 0.6, negativity, arousal: 0.5, classified: speech ? 1 : 0, latencyMs: 5 };
+  return { callId, seq: 0, start: 0, end: 3, speech, speechRatio: 0.8, loudnessDbfs: -20, probs, raw: speech ? probs : null, dominant, confidence: 0.6, negativity, arousal: 0.5, adjusted: probs, adjustedNegativity: negativity, baselineWindows: speech ? 1 : 0, baselineNegativity: Number.NaN, familiarity: Number.NaN, classified: speech ? 1 : 0, latencyMs: 5 };
 }
 
 describe('VerdictBook', () => {

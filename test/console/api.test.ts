@@ -45,7 +45,7 @@ describe('/api', () => {
     addCall(w.registry, 'c2');
     c.pending.push({ actionId: 'p1', callId: 'c1', rule: 'abuse', action: { kind: 'hangup', cause: 'normal' }, dueAt: new Date().toISOString(), evidence: [] });
     for (let seq = 1; seq <= 3; seq++) {
-      const e = w.bus.publish({ type: 'emotion', callId: 'c1', seq, start: seq, end: seq + 3, speech: true, speechRatio: 0.9, loudnessDbfs: -20, probs: probs('ANG', 0.5 + seq / 10), dominant: 'ANG', confidence: 0.5 + seq / 10, negativity: 0.9, arousal: 0.7, latencyMs: 10 });
+      const e = w.bus.publish({ type: 'emotion', callId: 'c1', seq, start: seq, end: seq + 3, speech: true, speechRatio: 0.9, loudnessDbfs: -20, probs: probs('ANG', 0.5 + seq / 10), dominant: 'ANG', confidence: 0.5 + seq / 10, negativity: 0.9, arousal: 0.7, adjusted: probs('ANG', 0.5 + seq / 10), adjustedNegativity: 0.9, baselineWindows: 0, baselineNegativity: null, familiarity: null, latencyMs: 10 });
       w.registry.update('c1', { lastEmotion: e as Extract<typeof e, { type: 'emotion' }> });
     }
     w.bus.publish({ type: 'alert', callId: 'c1', state: 'raised', rule: 'angry', message: 'anger high' });

@@ -115,7 +115,7 @@ describe('docs/events.schema.json', () => {
     expect(validateEvent({ ...good, extra: 1 })).toBe(false);
     const { channelName: _, ...missing } = good as Extract<SerEvent, { type: 'call.started' }>;
     expect(validateEvent(missing)).toBe(false);
-    expect(validateEvent({ ...good, version: 2 })).toBe(false);
+    expect(validateEvent({ ...good, version: 1 })).toBe(false);
     expect(validateEvent({ ...good, ts: 'yesterday' })).toBe(false);
     const tracker = new EmotionTracker('x', LABELS, 1);
     const emotion = bus.publish(emotionEventInput(tracker.observe({ start: 0, end: 3, speechRatio: 1, dbfs: -20, probs: Float32Array.from([0.5, 0.1, 0.1, 0.1, 0.1, 0.1]), completedAt: performance.now() }))) as EmotionEvent;

@@ -6,7 +6,7 @@ import { addCall, probs, sseClient, world, wsClient, type Collector, type World 
 
 function emotion(callId: string, seq: number): SerEventInput {
   const p = probs(seq % 2 ? 'ANG' : 'NEU', 0.6);
-  return { type: 'emotion', callId, seq, start: seq, end: seq + 3, speech: true, speechRatio: 0.9, loudnessDbfs: -20, probs: p, dominant: seq % 2 ? 'ANG' : 'NEU', confidence: 0.6, negativity: 0.5, arousal: 0.4, latencyMs: 12 };
+  return { type: 'emotion', callId, seq, start: seq, end: seq + 3, speech: true, speechRatio: 0.9, loudnessDbfs: -20, probs: p, dominant: seq % 2 ? 'ANG' : 'NEU', confidence: 0.6, negativity: 0.5, arousal: 0.4, adjusted: p, adjustedNegativity: 0.5, baselineWindows: 0, baselineNegativity: null, familiarity: null, latencyMs: 12 };
 }
 
 /** A large action event (about 20 kB of evidence), to fill socket buffers with few events. */

@@ -61,7 +61,7 @@ describe('/metrics', () => {
     addCall(w.registry, 'a');
     addCall(w.registry, 'b');
     expect(sample(await read(), 'ser_active_calls')).toBe(2);
-    w.bus.publish({ type: 'emotion', callId: 'a', seq: 1, start: 0, end: 3, speech: true, speechRatio: 1, loudnessDbfs: -20, probs: probs('ANG'), dominant: 'ANG', confidence: 0.7, negativity: 0.8, arousal: 0.7, latencyMs: 42 });
+    w.bus.publish({ type: 'emotion', callId: 'a', seq: 1, start: 0, end: 3, speech: true, speechRatio: 1, loudnessDbfs: -20, probs: probs('ANG'), dominant: 'ANG', confidence: 0.7, negativity: 0.8, arousal: 0.7, adjusted: probs('ANG'), adjustedNegativity: 0.8, baselineWindows: 0, baselineNegativity: null, familiarity: null, latencyMs: 42 });
     for (const outcome of ['pending', 'cancelled', 'pending', 'executed'] as const) {
       w.bus.publish({ type: 'action', callId: 'a', actionId: 'x', rule: 'abuse', kind: 'hangup', params: {}, outcome, reason: null, dueAt: null, shadow: false, evidence: [] });
     }
@@ -131,7 +131,7 @@ describe('/metrics', () => {
       readonly live = new Map<string, RtpStats>();
       stats(callId: string): CallAudioStats | null {
         const s = this.live.get(callId);
-        return s ? { callId, port: 40000, rtp: s, pipeline: { windows: 0, classified: 0, silent: 0, dropped: 0, inferenceErrors: 0 } } : null;
+        return s ? { callId, port: 40000, rtp: s, pipeline: { windows: 0, classified: 0, silent: 0, nonSpeech: 0, dropped: 0, inferenceErrors: 0 } } : null;
       }
       close(callId: string): void {
         const s = this.stats(callId)!;

@@ -64,6 +64,14 @@ describe.skipIf(!HAVE_CREMA_D)('ser-ari analyze on recorded calls', () => {
     const w = ch0.find((x) => x.speech)!;
     expect(Object.keys(w.probs!)).toEqual(['ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD']);
     expect(Object.values(w.probs!).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    // The channel's own caller baseline, built as live: the first speech window is the raw output, later
+    // ones are adjusted by the speech before them; familiarity once there is enough speech.
+    expect(w.adjusted).toEqual(w.probs);
+    expect(w.baselineWindows).toBe(1);
+    const speech0 = ch0.filter((x) => x.speech);
+    expect(speech0.at(-1)!.baselineWindows).toBe(speech0.length);
+    expect(speech0.at(-1)!.adjusted).not.toEqual(speech0.at(-1)!.probs);
+    expect(stereo.summary.channels[0]!.familiarity).toBeGreaterThanOrEqual(0);
 
     const [left, right] = stereo.summary.channels;
     expect(left!.meanProbs!.ANG).toBeGreaterThan(2 * right!.meanProbs!.ANG!);
@@ -83,9 +91,9 @@ describe.skipIf(!HAVE_CREMA_D)('ser-ari analyze on recorded calls', () => {
   it('writes CSV with a header and one row per window', async () => {
     const { out } = await run([join(dir, 'sub', 'calm-ulaw.wav'), '--csv']);
     const [head, ...rows] = out.trim().split('\n');
-    expect(head).toBe('file,channel,start,end,speech,speech_ratio,dbfs,dominant,negativity,ANG,DIS,FEA,HAP,NEU,SAD');
+    expect(head).toBe('file,channel,start,end,speech,speech_ratio,dbfs,dominant,negativity,ANG,DIS,FEA,HAP,NEU,SAD,adjusted_negativity,baseline_windows,familiarity');
     expect(rows.length).toBeGreaterThanOrEqual(Math.floor(neutral.length / 8000) - 2);
-    expect(rows[0]!.split(',')).toHaveLength(15);
+    expect(rows[0]!.split(',')).toHaveLength(18);
   });
 
   it('refuses bad arguments with usage and exit code 2', async () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { loadRules } from '../../src/policy/load-rules.js';
 import { REPO } from '../helpers/paths.js';
-import { CALM, repeat, world, type Scores, type World } from './world.js';
+import { CALM, FAMILIARITY, repeat, world, type Scores, type World } from './world.js';
 
 const FILE = `${REPO}config/rules.example.yaml`;
 const doc = () => parse(readFileSync(FILE, 'utf8')) as { rules: { name: string; shadow?: boolean }[] };
@@ -23,6 +23,7 @@ beforeEach(() => vi.useFakeTimers({ now: new Date('2026-12-01T10:00:00Z') }));
 afterEach(() => {
   w?.engine.close();
   vi.useRealTimers();
+  FAMILIARITY.value = 0.5;
 });
 
 describe('config/rules.example.yaml', () => {
@@ -100,6 +101,20 @@ describe('config/rules.example.yaml', () => {
     await w.wait(30_000);
     expect(w.control.ops('hangup')).toEqual([]);
     expect(w.control.ops('play')).toEqual([]);
+  });
+
+  it('a voice unfamiliar to the model (familiarity under 0.05) is neither transferred nor hung up on; the queue priority still applies', async () => {
+    FAMILIARITY.value = 0.01; // at 0.5 the same calls are transferred and hung up on (checked when written)
+    w = world(live());
+    w.addCall('menu', 'ivr');
+    w.addCall('waiting', 'queued', { queue: 'support' });
+    w.addCall('agent', 'agent');
+    await w.play('menu', [...repeat(10, CALM), ...repeat(12, DISTRESSED)]);
+    await w.play('waiting', [...repeat(10, CALM), ...repeat(8, DISTRESSED)]);
+    await w.play('agent', [...repeat(60, CALM), ...repeat(40, ABUSIVE)]);
+    await w.wait(30_000);
+    expect(w.control.calls.filter((c) => c.op === 'transfer' || c.op === 'hangup')).toEqual([]);
+    expect(w.control.calls.map((c) => [c.op, c.callId])).toContainEqual(['setPriority', 'waiting']);
   });
 
   it('case 3: every decision names the rule, the call and carries the scores', async () => {

@@ -52,6 +52,9 @@ export interface World {
 /** One second of a call: scores (the rest of the mass goes to NEU), silence, or a missing update. */
 export type Step = Scores | 'silent' | 'missing';
 
+/** Familiarity the synthetic updates carry (tests of familiarity-gated rules change it). */
+export const FAMILIARITY = { value: 0.5 };
+
 export function update(callId: string, seq: number, end: number, scores: Scores | null, classified: number): EmotionUpdate {
   const probs: Record<string, number> = { ANG: 0, DIS: 0, FEA: 0, HAP: 0, NEU: 0, SAD: 0, ...scores };
   const rest = 1 - Object.entries(probs).reduce((s, [k, v]) => (k === 'NEU' ? s : s + v), 0);
@@ -72,6 +75,12 @@ export function update(callId: string, seq: number, end: number, scores: Scores 
     confidence: probs[dominant]!,
     negativity: probs.ANG! + probs.DIS! + probs.FEA! + probs.SAD!,
     arousal: probs.ANG! + probs.FEA! + probs.HAP!,
+    adjusted: probs,
+    adjustedNegativity: probs.ANG! + probs.DIS! + probs.FEA! + probs.SAD!,
+    baselineWindows: classified,
+    baselineNegativity: Number.NaN,
+    // A familiar voice unless a step says otherwise (scores.familiarity is not a label).
+    familiarity: FAMILIARITY.value,
     classified,
     latencyMs: 5,
   };

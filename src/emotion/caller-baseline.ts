@@ -1,0 +1,239 @@
+/**
+ * Output-level caller baseline (issue 14): the model's outputs on this caller's own speech so far in the
+ * call tell how the model hears this voice and line on average; a new window's log-probabilities are
+ * corrected by how far that average sits from the model's average on its training speech, so a voice the
+ * model hears as "always a bit fearful" is not reported as fearful all call long.
+ *
+ *   adjusted = log p - w(n) * d,   probs = softmax(adjusted)
+ *   d  = mean over the caller's speech windows of log p  -  the training set's mean log p      ('logp')
+ *      or log(mean p over the caller's speech windows)  -  log(the training set's mean p)     ('prob')
+ *   w(n) = alpha * n / (n + k)   (k = 0: w = alpha from the first window of history)
+ *
+ * With no history (n = 0) the window's own probabilities are returned unchanged: cold start is today's
+ * model by construction. The state is K running sums per call; no extra inference.
+ * Measured with scripts/caller-baseline-windows.ts + scripts/caller-baseline-sim.ts (models/README.md).
+ */
+
+export type BaselineKind = 'none' | 'logp' | 'prob';
+
+export interface BaselineVariant {
+  name: string;
+  kind: BaselineKind;
+  alpha: number;
+  /** Shrinkage: the correction's weight is alpha * n / (n + k); 0 for none. */
+  k: number;
+  /** Largest correction of any class (nats, after centring across classes); 0 for no limit. */
+  cap: number;
+}
+
+/** What the correction is measured against: the model's average output on its training speech. */
+export interface BaselineReference {
+  meanLogp: readonly number[];
+  meanP: readonly number[];
+}
+
+export interface BaselineHistory {
+  n: number;
+  sumLogp: ArrayLike<number>;
+  sumP: ArrayLike<number>;
+}
+
+function v(kind: BaselineKind, alpha: number, k: number, cap = 0): BaselineVariant {
+  return { name: kind === 'none' ? 'none' : `${kind} a=${alpha}${k ? ` k=${k}` : ''}${cap ? ` cap=${cap}` : ''}`, kind, alpha, k, cap };
+}
+
+/** Every variant the measurement script tries. */
+export const BASELINE_VARIANTS: BaselineVariant[] = [
+  v('none', 0, 0),
+  v('logp', 0.1, 0),
+  v('logp', 0.25, 0),
+  v('logp', 0.25, 10),
+  v('logp', 1, 10, 0.25),
+  v('logp', 1, 10, 0.5),
+  v('logp', 0.5, 0),
+  v('logp', 0.75, 0),
+  v('logp', 1, 0),
+  v('logp', 0.75, 5),
+  v('logp', 1, 5),
+  v('logp', 1, 10),
+  v('logp', 1, 20),
+  v('prob', 0.5, 0),
+  v('prob', 0.75, 0),
+  v('prob', 1, 0),
+  v('prob', 1, 5),
+  v('prob', 1, 10),
+  v('prob', 0.25, 0),
+  v('prob', 0.25, 10),
+  v('prob', 1, 10, 0.25),
+  v('prob', 1, 10, 0.5),
+];
+
+/** The correction (nats per class) to subtract from a window's log-probabilities; all zeros with no history. */
+export function baselineCorrection(hist: BaselineHistory, ref: BaselineReference, variant: BaselineVariant, out: Float64Array): Float64Array {
+  out.fill(0);
+  const n = hist.n;
+  if (n === 0 || variant.kind === 'none' || variant.alpha === 0) return out;
+  const w = variant.alpha * (variant.k > 0 ? n / (n + variant.k) : 1);
+  for (let i = 0; i < out.length; i++) {
+    const d =
+      variant.kind === 'logp'
+        ? hist.sumLogp[i]! / n - ref.meanLogp[i]!
+        : Math.log(Math.max(hist.sumP[i]! / n, 1e-12)) - Math.log(ref.meanP[i]!);
+    out[i] = w * d;
+  }
+  if (variant.cap > 0) {
+    // Softmax ignores a constant shift: centre, then limit how far any class can be moved.
+    let mean = 0;
+    for (let i = 0; i < out.length; i++) mean += out[i]! / out.length;
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(-variant.cap, Math.min(variant.cap, out[i]! - mean));
+  }
+  return out;
+}
+
+/** A window's adjusted log-probabilities (unnormalised): its own log p when there is no history. */
+export function applyBaseline(logp: ArrayLike<number>, hist: BaselineHistory, ref: BaselineReference, variant: BaselineVariant): number[] {
+  const corr = baselineCorrection(hist, ref, variant, new Float64Array(logp.length));
+  return Array.from({ length: logp.length }, (_, i) => logp[i]! - corr[i]!);
+}
+
+/** What a model card's `callerBaseline` entry gives the product (models/ser-cnn.json). */
+export interface CallerModel {
+  variant: BaselineVariant;
+  reference: BaselineReference;
+  familiarity: {
+    /** Class means and shared inverse covariance of the centred log-probabilities (first K-1 dimensions). */
+    means: number[][];
+    inverseCovariance: number[][];
+    /** Distances at the quantiles 0, 1/(Q-1), ..., 1 of the validation calls. */
+    quantiles: number[];
+    /** Speech windows before familiarity is reported (NaN before). */
+    minWindows: number;
+  } | null;
+}
+
+/** The card's `callerBaseline` entry, or null when the model has none (adjusted = raw, no familiarity). */
+export function callerModelFromCard(card: { labels: readonly string[]; callerBaseline?: unknown }): CallerModel | null {
+  const cb = card.callerBaseline as
+    | { variant?: Partial<BaselineVariant>; reference?: BaselineReference; familiarity?: CallerModel['familiarity'] }
+    | undefined;
+  if (!cb || !cb.variant || !cb.reference) return null;
+  const k = card.labels.length;
+  const { kind = 'prob', alpha = 1, k: shrink = 0, cap = 0 } = cb.variant;
+  if (cb.reference.meanP?.length !== k || cb.reference.meanLogp?.length !== k) return null;
+  const f = cb.familiarity;
+  const famOk = !!f && f.means?.length === k && f.means.every((m) => m.length === k - 1) && f.inverseCovariance?.length === k - 1 && f.quantiles?.length >= 2;
+  return {
+    variant: { name: `${kind} a=${alpha} k=${shrink}`, kind, alpha, k: shrink, cap },
+    reference: cb.reference,
+    familiarity: famOk ? f! : null,
+  };
+}
+
+/**
+ * One caller's baseline: running sums over the caller's speech windows (K log-probs, K probs, one
+ * familiarity distance): O(K) memory per call, no extra inference. Feed it only windows the VAD judged speech.
+ */
+export class CallerBaseline {
+  readonly #model: CallerModel | null;
+  readonly #k: number;
+  readonly #sumLogp: Float64Array;
+  readonly #sumP: Float64Array;
+  readonly #corr: Float64Array;
+  readonly #centred: Float64Array;
+  #n = 0;
+  #sumDist = 0;
+
+  constructor(labels: number, model: CallerModel | null) {
+    this.#model = model;
+    this.#k = labels;
+    this.#sumLogp = new Float64Array(labels);
+    this.#sumP = new Float64Array(labels);
+    this.#corr = new Float64Array(labels);
+    this.#centred = new Float64Array(labels);
+  }
+
+  /** Speech windows in the baseline. */
+  get windows(): number {
+    return this.#n;
+  }
+
+  /** The caller's mean probabilities so far (null before the first speech window). */
+  meanProbs(out: Float64Array): Float64Array | null {
+    if (this.#n === 0) return null;
+    for (let i = 0; i < this.#k; i++) out[i] = this.#sumP[i]! / this.#n;
+    return out;
+  }
+
+  /**
+   * A window's probabilities corrected by the baseline heard BEFORE it (call before `add`). With no
+   * history, or no baseline in the card, the window's own probabilities, copied unchanged.
+   */
+  adjust(probs: ArrayLike<number>, out: Float64Array): Float64Array {
+    const k = this.#k;
+    if (this.#n === 0 || !this.#model) {
+      for (let i = 0; i < k; i++) out[i] = probs[i]!;
+      return out;
+    }
+    baselineCorrection({ n: this.#n, sumLogp: this.#sumLogp, sumP: this.#sumP }, this.#model.reference, this.#model.variant, this.#corr);
+    let max = -Infinity;
+    for (let i = 0; i < k; i++) {
+      out[i] = Math.log(Math.max(probs[i]!, 1e-12)) - this.#corr[i]!;
+      if (out[i]! > max) max = out[i]!;
+    }
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += out[i] = Math.exp(out[i]! - max);
+    for (let i = 0; i < k; i++) out[i]! /= sum;
+    return out;
+  }
+
+  /** Adds a speech window's raw probabilities to the baseline. */
+  add(probs: ArrayLike<number>): void {
+    for (let i = 0; i < this.#k; i++) {
+      const p = Math.max(probs[i]!, 1e-12);
+      this.#sumLogp[i]! += Math.log(p);
+      this.#sumP[i]! += p;
+    }
+    this.#n++;
+    if (this.#model?.familiarity) this.#sumDist += this.#distance(probs);
+  }
+
+  /**
+   * How familiar the voice and line are to the model, 0..1: the share of CREMA-D validation callers that
+   * looked at least this unusual to it (mean class-conditional Mahalanobis distance of the caller's output).
+   * NaN before `minWindows` speech windows, or when the card has no familiarity reference.
+   */
+  familiarity(): number {
+    const f = this.#model?.familiarity;
+    if (!f || this.#n < f.minWindows) return Number.NaN;
+    const d = this.#sumDist / this.#n;
+    const q = f.quantiles;
+    if (d <= q[0]!) return 1;
+    if (d >= q[q.length - 1]!) return 0;
+    let i = 1;
+    while (q[i]! < d) i++;
+    const lo = q[i - 1]!;
+    const hi = q[i]!;
+    const cdf = (i - 1 + (hi > lo ? (d - lo) / (hi - lo) : 0)) / (q.length - 1);
+    return 1 - cdf;
+  }
+
+  /** min over classes of the squared Mahalanobis distance of the window's centred log-probs. */
+  #distance(probs: ArrayLike<number>): number {
+    const f = this.#model!.familiarity!;
+    const k = this.#k;
+    const x = this.#centred;
+    let mean = 0;
+    for (let i = 0; i < k; i++) mean += (x[i] = Math.log(Math.max(probs[i]!, 1e-12))) / k;
+    let best = Infinity;
+    for (const mu of f.means) {
+      let d2 = 0;
+      for (let a = 0; a < k - 1; a++) {
+        let row = 0;
+        for (let b = 0; b < k - 1; b++) row += f.inverseCovariance[a]![b]! * (x[b]! - mean - mu[b]!);
+        d2 += (x[a]! - mean - mu[a]!) * row;
+      }
+      if (d2 < best) best = d2;
+    }
+    return best;
+  }
+}
