@@ -22,6 +22,7 @@ COPY models/*.onnx models/*.json ./models/
 COPY config ./config
 COPY sounds ./sounds
 COPY src/console/page ./src/console/page
+COPY docs/events.schema.json ./docs/
 USER node
 EXPOSE 8090
 STOPSIGNAL SIGTERM
