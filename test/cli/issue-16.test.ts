@@ -180,6 +180,12 @@ describe('issue 16: the command line', () => {
     expect(r.stdout).toContain('"reason":"--seconds elapsed"');
   });
 
+  it('run --seconds 2 against an Asterisk that does not answer stops by itself', async () => {
+    const r = await cli(['run', '--seconds', '2'], { SER_ARI_URL: 'http://127.0.0.1:9', SER_LOG_LEVEL: 'info' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('"reason":"--seconds elapsed"');
+  });
+
   it('bench --seconds 1 measures one second per step', async () => {
     const r = await cli(['bench', '--calls', '2', '--seconds', '1', '--warmup', '0', '--json'], { SER_RTP_PORTS: '44950-44959' });
     expect(r.code, r.stderr).toBe(0);
