@@ -3,9 +3,10 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
-# onnxruntime-node ships its CPU binaries in the package; never fetch CUDA libraries
+# onnxruntime-node ships its CPU binaries in the package; never fetch CUDA libraries. Node 20's npm 10
+# ignores package.json's allowScripts, so the image says it with onnxruntime-node's own variable.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
@@ -21,6 +22,7 @@ COPY models/*.onnx models/*.json ./models/
 COPY config ./config
 COPY sounds ./sounds
 COPY src/console/page ./src/console/page
+COPY docs/events.schema.json ./docs/
 USER node
 EXPOSE 8090
 STOPSIGNAL SIGTERM

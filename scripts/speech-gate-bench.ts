@@ -7,7 +7,7 @@
  *   nice -n 10 npx tsx scripts/speech-gate-bench.ts
  */
 import * as ort from 'onnxruntime-node';
-import { encodeWav } from '../src/audio/wav.js';
+import { encodeWav, parseWav } from '../src/audio/wav.js';
 import { SileroBatch } from '../src/audio/silero.js';
 import { speechGateOption } from '../src/inference/gate-options.js';
 import { InferenceEngine } from '../src/inference/engine.js';
@@ -24,7 +24,7 @@ for (const level of [null, -20, -40] as const) {
   for (const a of TEST) {
     let call = concatenate(loadClips(CREMA_D_CLIPS, new RegExp(`^${a}_.*\\.wav$`), 20, true), 0.6);
     if (level !== null) call = scaleToDbfs(call, level);
-    const r = await analyzeWav(a, encodeWav([call], 8000, 'pcm16'), engine, { minSpeechRatio: 0.25, negativityThreshold: 0.7 });
+    const r = await analyzeWav(a, parseWav(encodeWav([call], 8000, 'pcm16')), engine, { minSpeechRatio: 0.25, negativityThreshold: 0.7 });
     energy += r.windows.filter((w) => w.speech || w.nonSpeech).length;
     kept += r.windows.filter((w) => w.speech).length;
   }

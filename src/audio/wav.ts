@@ -7,6 +7,8 @@ export interface DecodedWav {
   /** One array per channel, floats in [-1, 1]. */
   channels: Float32Array[];
   format: WavFormat;
+  /** Set when the data chunk declares more sample frames than the file holds (a cut-off copy). */
+  truncated: { declaredFrames: number; frames: number } | null;
 }
 
 export type WavErrorCode = 'WAV_NOT_RIFF' | 'WAV_NO_FMT' | 'WAV_NO_DATA' | 'WAV_UNSUPPORTED_FORMAT' | 'WAV_TRUNCATED';
@@ -27,6 +29,8 @@ const FORMAT_FLOAT = 3;
 const FORMAT_ALAW = 6;
 const FORMAT_ULAW = 7;
 const FORMAT_EXTENSIBLE = 0xfffe;
+/** Writers that cannot seek back (a pipe) leave this size: the data runs to the end of the file. */
+const SIZE_UNKNOWN = 0xffffffff;
 
 /** KSDATAFORMAT_SUBTYPE_* GUIDs are the format tag followed by these 14 bytes (…-0000-0010-8000-00AA00389B71). */
 const GUID_TAIL = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
@@ -51,7 +55,7 @@ interface Fmt {
  * Reads a RIFF/WAVE file: walks the chunks (LIST, fact and others skipped, odd sizes padded), decodes
  * PCM 8/16/24/32, float32, A-law, mu-law and WAVE_FORMAT_EXTENSIBLE, any channel count and rate. A data
  * chunk that claims more bytes than the file holds (a recording cut off while streaming) is read up to
- * the last whole sample frame.
+ * the last whole sample frame and reported in `truncated`; callers decide whether that is acceptable.
  */
 export function parseWav(buf: Uint8Array): DecodedWav {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -61,13 +65,17 @@ export function parseWav(buf: Uint8Array): DecodedWav {
   }
   let fmt: Fmt | null = null;
   let data: Uint8Array | null = null;
+  let declaredBytes: number | null = null;
   let at = 12;
   while (at + 8 <= buf.length && !(fmt && data)) {
     const id = tag(at);
     const size = view.getUint32(at + 4, true);
     const body = at + 8;
     if (id === 'fmt ') fmt = readFmt(view, body, size);
-    else if (id === 'data') data = buf.subarray(body, Math.min(buf.length, body + size));
+    else if (id === 'data') {
+      data = buf.subarray(body, Math.min(buf.length, body + size));
+      declaredBytes = size === SIZE_UNKNOWN ? null : size;
+    }
     at = body + size + (size & 1);
   }
   if (!fmt || !data) {
@@ -78,7 +86,9 @@ export function parseWav(buf: Uint8Array): DecodedWav {
   }
   const format = formatOf(fmt);
   const bytesPerSample = fmt.bits / 8;
-  const frames = Math.floor(data.length / (bytesPerSample * fmt.channels));
+  const frameBytes = bytesPerSample * fmt.channels;
+  const frames = Math.floor(data.length / frameBytes);
+  const declaredFrames = declaredBytes === null ? frames : Math.floor(declaredBytes / frameBytes);
   const channels = Array.from({ length: fmt.channels }, () => new Float32Array(frames));
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let c = 0; c < fmt.channels; c++) {
@@ -86,7 +96,7 @@ export function parseWav(buf: Uint8Array): DecodedWav {
     const stride = bytesPerSample * fmt.channels;
     for (let f = 0, p = c * bytesPerSample; f < frames; f++, p += stride) out[f] = sampleAt(dv, data, p, format);
   }
-  return { sampleRate: fmt.rate, channels, format };
+  return { sampleRate: fmt.rate, channels, format, truncated: declaredFrames > frames ? { declaredFrames, frames } : null };
 }
 
 function readFmt(view: DataView, body: number, size: number): Fmt {

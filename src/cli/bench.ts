@@ -2,20 +2,18 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
-import { resolveDataPath } from '../config/paths.js';
-import { speechGateOption } from '../inference/gate-options.js';
-import { InferenceEngine } from '../inference/engine.js';
-import { createLogger } from '../log/logger.js';
-import { AudioPath } from '../pipeline/audio-path.js';
-import { PortPool } from '../rtp/port-pool.js';
-import { UsageError, positiveNumber } from './usage.js';
+import type { InferenceEngine } from '../inference/engine.js';
+import { UsageError, parseCommand, positiveInteger, positiveNumber } from './usage.js';
 
-const USAGE = `usage: ser-ari bench [--calls 50,100,200,300,400] [--seconds 20] [--warmup 6] [--workers N] [--json]
+const USAGE = `usage: ser-ari bench [--calls 50,100,200,300,400,500] [--seconds 20] [--warmup 6] [--workers N] [--json]
 
 Runs N simulated calls for each N: real UDP on loopback, real-time pacing (the callers run in a child
-process), the real model. Stops at the first N that is not sustained in real time.`;
+process), the real model. Stops at the first N that is not sustained in real time.
+  --calls     the steps: concurrent calls, comma-separated
+  --seconds   measured seconds per step (after the warm-up)
+  --warmup    seconds of load before each step is measured
+  --workers   inference worker threads (default: model.workers of the config)
+  --json      the results as JSON on stdout (the table goes to stderr)`;
 
 export interface StepResult {
   calls: number;
@@ -37,27 +35,28 @@ export interface StepResult {
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      calls: { type: 'string', default: '50,100,200,300,400,500' },
-      seconds: { type: 'string', default: '20' },
-      warmup: { type: 'string', default: '6' },
-      workers: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const parsed = parseCommand(argv, USAGE, {
+    calls: { type: 'string', default: '50,100,200,300,400,500' },
+    seconds: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '6' },
+    workers: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  const steps = values.calls.split(',').map((c) => Math.round(positiveNumber('--calls', c)));
+  if (parsed === null) return 0;
+  const { values } = parsed;
+  const steps = values.calls.split(',').map((c) => positiveInteger('--calls', c));
   const seconds = positiveNumber('--seconds', values.seconds);
   const warmup = Number(values.warmup);
-  if (!(warmup >= 0)) throw new UsageError(`--warmup wants a number of seconds, got "${values.warmup}"`);
+  if (values.warmup.trim() === '' || !(warmup >= 0)) throw new UsageError(`--warmup wants a number of seconds (0 or more), got "${values.warmup}"`);
+  // The service's modules load only once the arguments are known to be good.
+  const [{ loadConfig }, { resolveDataPath }, { InferenceEngine }, { speechGateOption }] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/paths.js'),
+    import('../inference/engine.js'),
+    import('../inference/gate-options.js'),
+  ]);
   const { config } = loadConfig({});
-  const workers = values.workers ? Math.round(positiveNumber('--workers', values.workers)) : config.model.workers;
+  const workers = values.workers ? positiveInteger('--workers', values.workers) : config.model.workers;
   const portRange = benchPorts(config.rtp.ports, Math.max(...steps));
   const engine = await InferenceEngine.open({ ...config.model, workers, modelPath: resolveDataPath(config.model.path), speechGate: speechGateOption(config.audio) });
   const results: StepResult[] = [];
@@ -92,6 +91,11 @@ function benchPorts(configured: string, calls: number): { min: number; max: numb
 }
 
 async function runStep(engine: InferenceEngine, calls: number, seconds: number, warmup: number, range: { min: number; max: number }): Promise<StepResult> {
+  const [{ PortPool }, { AudioPath }, { createLogger }] = await Promise.all([
+    import('../rtp/port-pool.js'),
+    import('../pipeline/audio-path.js'),
+    import('../log/logger.js'),
+  ]);
   const ports = new PortPool(range.min, range.max);
   const path = new AudioPath({
     engine,

@@ -1,49 +1,94 @@
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import { AudioFileError } from '../audio/wav-file.js';
 import type { Config } from '../config/schema.js';
-import { createLogger } from '../log/logger.js';
-import { redactUrl } from '../ari/connection.js';
-import { positiveNumber } from './usage.js';
-import { DEMO_AGENTS, DEMO_SIM_AGENTS, startDemoCallers, type DemoCallers } from '../service/demo.js';
-import { startService } from '../service/service.js';
+import { DEMO_AGENTS, DEMO_SIM_AGENTS, loadDemoVoices, startDemoCallers, type DemoCallers, type DemoVoices } from '../service/demo.js';
+import { UsageError, parseCommand, positiveNumber } from './usage.js';
+
+const USAGE = `usage: ser-ari run [--config ser-ari.yaml] [--audio folder] [--seconds N]
+
+The live service: taps the calls Asterisk hands to the Stasis app, scores the callers' emotion every
+second, runs the rules and serves the console. With no ARI URL configured (ari.url, SER_ARI_URL) it
+runs the demo: the built-in simulated PBX with three demo callers.
+  --config    YAML config file (environment variables SER_* override it)
+  --audio     demo only: a folder of WAV files for the demo callers' speech (CREMA-D names pick clips)
+  --seconds   stop after this many seconds (SIGINT/SIGTERM stop it at any time)`;
 
 /**
  * `ser-ari run`: the live service. With no ARI URL configured it runs the demo: the built-in simulated
  * PBX with demo callers, the demo queue and rules, and the console.
  */
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string' }, audio: { type: 'string' }, seconds: { type: 'string' } },
-  });
+  const parsed = parseCommand(argv, USAGE, { config: { type: 'string' }, audio: { type: 'string' }, seconds: { type: 'string' } });
+  if (parsed === null) return 0;
+  const { values } = parsed;
   const seconds = values.seconds === undefined ? null : positiveNumber('--seconds', values.seconds);
-  const loaded = loadConfig(values.config ? { file: values.config } : {});
-  const demo = loaded.config.ari.url === null;
-  const config = demo ? withDemoDefaults(loaded.config) : loaded.config;
-  const logger = createLogger(config.log.level);
-  logger.info({ configFile: loaded.source, ari: demo ? 'built-in simulator (demo)' : redactUrl(config.ari.url!), app: config.ari.app }, 'starting ser-ari');
+  // Armed before anything starts: --seconds and signals count from here, whatever start-up takes.
+  const stop = stopRequest(seconds);
+  try {
+    // The service's modules load only once the arguments are known to be good.
+    const [{ loadConfig }, { createLogger }, { redactUrl }, { startService }] = await Promise.all([
+      import('../config/load.js'),
+      import('../log/logger.js'),
+      import('../ari/connection.js'),
+      import('../service/service.js'),
+    ]);
+    const loaded = loadConfig(values.config ? { file: values.config } : {});
+    const demo = loaded.config.ari.url === null;
+    if (values.audio !== undefined && !demo) throw new UsageError('--audio is for the demo only, and an ARI URL is configured');
+    const voices = demo ? await demoVoices(values.audio ?? null) : null;
+    const config = demo ? withDemoDefaults(loaded.config) : loaded.config;
+    const logger = createLogger(config.log.level);
+    logger.info({ configFile: loaded.source, ari: demo ? 'built-in simulator (demo)' : redactUrl(config.ari.url!), app: config.ari.app }, 'starting ser-ari');
 
-  const service = await startService({ config, logger, simAgents: DEMO_SIM_AGENTS });
-  let callers: DemoCallers | null = null;
-  if (service.sim) callers = await startDemoCallers(service.sim, logger, values.audio ?? null);
-  logger.info({ console: service.consoleUrl }, `console: ${service.consoleUrl}`);
-  // The handlers go in before the announcement: whoever reads it may signal at once, and a signal
-  // that arrives before them takes the default action (the process dies without stopping).
+    const service = await startService({ config, logger, simAgents: DEMO_SIM_AGENTS });
+    let callers: DemoCallers | null = null;
+    try {
+      if (service.sim && voices) callers = startDemoCallers(service.sim, logger, voices);
+      logger.info({ console: service.consoleUrl }, `console: ${service.consoleUrl}`);
+      process.stderr.write(`\nser-ari is running. Console: ${service.consoleUrl}${demo ? '  (demo: simulated PBX and callers)' : ''}\n\n`);
+      const reason = await stop.requested;
+      logger.info({ reason }, 'stopping');
+      logger.info('shutting down');
+    } finally {
+      callers?.stop();
+      await service.stop();
+    }
+    return 0;
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function demoVoices(folder: string | null): Promise<DemoVoices> {
+  try {
+    return await loadDemoVoices(folder);
+  } catch (err) {
+    if (err instanceof AudioFileError && folder !== null) throw new UsageError(`--audio ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Resolves on SIGINT, SIGTERM or when `seconds` have passed. The handlers go in before the service
+ * starts: whoever reads "ser-ari is running" may signal at once, and a signal that arrived before
+ * them would take the default action (the process dies without stopping).
+ */
+function stopRequest(seconds: number | null): { requested: Promise<string>; dispose(): void } {
   let timer: NodeJS.Timeout | undefined;
-  const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+  let onSignal: (sig: NodeJS.Signals) => void = () => {};
+  const requested = new Promise<string>((resolve) => {
+    onSignal = (sig) => resolve(sig);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     if (seconds !== null) timer = setTimeout(() => resolve('--seconds elapsed'), seconds * 1000);
   });
-  process.stderr.write(`\nser-ari is running. Console: ${service.consoleUrl}${demo ? '  (demo: simulated PBX and callers)' : ''}\n\n`);
-  const signal = await stopRequested;
-  // The --seconds timer would otherwise keep the process alive after a signal.
-  clearTimeout(timer);
-  logger.info({ reason: signal }, 'stopping');
-  logger.info('shutting down');
-  callers?.stop();
-  await service.stop();
-  return 0;
+  return {
+    requested,
+    dispose() {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /** The demo's queue and rules, unless the config names its own. */

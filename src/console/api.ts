@@ -52,6 +52,9 @@ const ROUTES: Route[] = [
   { method: 'POST', pattern: /^\/api\/calls\/([^/]+)\/actions$/, run: force },
 ];
 
+/** Method and path pattern of every /api route handleApi answers (the OpenAPI test checks each is described). */
+export const API_ROUTES: ReadonlyArray<{ method: string; pattern: RegExp }> = ROUTES.map(({ method, pattern }) => ({ method, pattern }));
+
 /** Whether a request is a command (changes something) rather than a read. */
 export function isCommand(req: IncomingMessage): boolean {
   return req.method !== 'GET' && req.method !== 'HEAD';

@@ -9,6 +9,7 @@ import type { EventBus } from '../events/bus.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ActionControl } from '../policy/control.js';
 import { handleApi } from './api.js';
+import { openApiText } from './openapi.js';
 import { BearerAuth, isLoopbackHost, type AuthResult } from './auth.js';
 import { limitConnections } from './conn-limit.js';
 import { HostGuard } from './guard.js';
@@ -126,6 +127,12 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
     if (path === '/events') {
       res.setHeader('Upgrade', 'websocket');
       sendError(res, 426, 'UPGRADE_REQUIRED', '/events is a WebSocket endpoint; plain HTTP clients can use /events/sse');
+      return;
+    }
+    if (path === '/api/openapi.json' && method === 'GET') {
+      const text = openApiText();
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
       return;
     }
     if (path === '/events/sse' || path.startsWith('/api/')) {

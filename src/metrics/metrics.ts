@@ -35,22 +35,22 @@ export class Metrics {
     },
   });
   readonly rtpJitter = new Histogram({
-    name: 'ser_rtp_jitter_ms',
+    name: 'ser_rtp_jitter_seconds',
     help: 'RFC 3550 interarrival jitter of live taps, sampled per call',
-    buckets: [1, 2, 5, 10, 20, 40, 80, 160],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16],
     registers: [this.registry],
   });
 
   readonly inferenceLatency = new Histogram({
-    name: 'ser_inference_latency_ms',
+    name: 'ser_inference_latency_seconds',
     help: 'Time inside onnxruntime per batch',
-    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
     registers: [this.registry],
   });
   readonly inferenceQueue = new Histogram({
-    name: 'ser_inference_queue_ms',
+    name: 'ser_inference_queue_seconds',
     help: 'Wait of a batch\'s oldest window before it left for a worker',
-    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
     registers: [this.registry],
   });
   readonly inferenceBatchSize = new Histogram({
@@ -61,9 +61,9 @@ export class Metrics {
   });
   readonly inferenceFailures = new Counter({ name: 'ser_inference_worker_deaths_total', help: 'Inference worker threads that died and were restarted', registers: [this.registry] });
   readonly windowToEventLatency = new Histogram({
-    name: 'ser_window_to_event_latency_ms',
+    name: 'ser_window_to_event_latency_seconds',
     help: 'From the last sample of a window to its emotion event',
-    buckets: [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+    buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
     registers: [this.registry],
   });
   readonly emotionUpdates = new Counter({ name: 'ser_emotion_updates_total', help: 'Emotion events published', labelNames: ['speech'] as const, registers: [this.registry] });
@@ -110,6 +110,11 @@ export class Metrics {
   });
   readonly eventsPublished = new Counter({ name: 'ser_events_total', help: 'Events published on the bus, by type', labelNames: ['type'] as const, registers: [this.registry] });
 
+  /**
+   * `processMetrics` adds prom-client's default Node.js series under their standard, unprefixed names
+   * (`process_cpu_seconds_total`, `process_resident_memory_bytes`, `nodejs_eventloop_lag_seconds`, ...),
+   * the names every Prometheus client library and stock dashboard use; the service turns them on.
+   */
   constructor(opts: { processMetrics?: boolean } = {}) {
     // Both transports appear at zero from the start, so a dashboard's rate() has a series to work on.
     for (const reason of ['foreignSource', 'foreignSsrc', 'badPayloadType', 'malformed', 'stray', 'rateCapped']) this.rtpRejected.labels(reason).inc(0);
@@ -118,7 +123,7 @@ export class Metrics {
       this.eventStreamDrops.labels(transport).inc(0);
       this.eventStreamStalled.labels(transport).inc(0);
     }
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ser_' });
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
   get contentType(): string {

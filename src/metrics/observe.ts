@@ -26,7 +26,7 @@ export function observeBus(metrics: Metrics, bus: EventBus): () => void {
         break;
       case 'emotion':
         metrics.emotionUpdates.labels(String(event.speech)).inc();
-        metrics.windowToEventLatency.observe(event.latencyMs);
+        metrics.windowToEventLatency.observe(event.latencyMs / 1000);
         break;
       case 'action':
         metrics.actions.labels(event.rule, event.kind, event.outcome).inc();
@@ -46,8 +46,8 @@ export function observeBus(metrics: Metrics, bus: EventBus): () => void {
 /** Batch timings and worker deaths from the inference engine. Returns the unsubscribe function. */
 export function observeInference(metrics: Metrics, engine: EventEmitter<InferenceEngineEvents>): () => void {
   const onBatch = (b: InferenceEngineEvents['batch'][0]): void => {
-    metrics.inferenceLatency.observe(b.ms);
-    metrics.inferenceQueue.observe(b.queuedMs);
+    metrics.inferenceLatency.observe(b.ms / 1000);
+    metrics.inferenceQueue.observe(b.queuedMs / 1000);
     metrics.inferenceBatchSize.observe(b.size);
   };
   const onDied = (): void => metrics.inferenceFailures.inc();
@@ -97,7 +97,7 @@ export function observeAudioPath(metrics: Metrics, audio: AudioPathLike, opts: {
       const s = audio.stats(callId);
       if (s) {
         add(callId, s.rtp);
-        if (s.rtp.packets > 0) metrics.rtpJitter.observe(s.rtp.jitterMs);
+        if (s.rtp.packets > 0) metrics.rtpJitter.observe(s.rtp.jitterMs / 1000);
       }
     }
   };

@@ -1,7 +1,7 @@
 import { resampleTo8k } from '../audio/resample.js';
 import { SpeechGate } from '../audio/speech-gate.js';
 import { EnergyVad } from '../audio/vad.js';
-import { parseWav } from '../audio/wav.js';
+import type { DecodedWav } from '../audio/wav.js';
 import { Windower, type AudioWindow } from '../audio/windower.js';
 import { CallerBaseline, callerModelFromCard } from '../emotion/caller-baseline.js';
 import { NEGATIVE_LABELS, type Probs } from '../emotion/tracker.js';
@@ -74,11 +74,10 @@ const FRAME = 160;
 /** The live path's windowing, VAD and model over a recorded call; each channel of a stereo file is one party. */
 export async function analyzeWav(
   file: string,
-  bytes: Uint8Array,
+  wav: DecodedWav,
   engine: InferenceEngine,
   opts: AnalyzeOptions,
 ): Promise<FileAnalysis> {
-  const wav = parseWav(bytes);
   const rate = engine.card.sampleRate;
   const labels = engine.labels;
   const negIdx = NEGATIVE_LABELS.map((l) => labels.indexOf(l)).filter((i) => i >= 0);

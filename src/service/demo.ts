@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { AudioFileError } from '../audio/wav-file.js';
 import type { AriSimulator, SimAgentSpec } from '../sim/ari/index.js';
 import { CREMA_D_CLIPS, concatenate, loadClips } from '../sim/demo-audio.js';
 import { synthesizeCaller, type DemoMood } from '../sim/demo-voices.js';
@@ -28,6 +29,13 @@ const PERSONAS: Persona[] = [
 export const DEMO_AGENTS = ['PJSIP/1001'];
 export const DEMO_SIM_AGENTS: SimAgentSpec[] = DEMO_AGENTS.map((endpoint) => ({ endpoint, behaviour: 'answer', answerAfterMs: 6000 }));
 
+/** Each persona's speech and where it came from, loaded before anything starts. */
+export interface DemoVoices {
+  /** A folder of WAV files, or "espeak-ng". */
+  readonly source: string;
+  readonly byMood: ReadonlyMap<DemoMood, Float32Array>;
+}
+
 export interface DemoCallers {
   /** Where the callers' speech comes from: a folder of WAV files, or "espeak-ng". */
   readonly source: string;
@@ -35,22 +43,38 @@ export interface DemoCallers {
 }
 
 /**
- * Demo callers on the simulated PBX: an abusive caller who reaches the one agent, a frustrated caller
- * who waits in the queue behind them, and a calm caller in the IVR, each calling again a few seconds
- * after their call ends. Their speech
- * is read from `audioFolder` (WAV files; CREMA-D names pick clips per persona), else from CREMA-D
- * beside the repository when it is there, else synthesised in-process.
+ * The demo callers' speech: read from `audioFolder` (WAV files; CREMA-D names pick clips per persona),
+ * else from CREMA-D beside the repository when it is there, else synthesised in-process. A folder that
+ * is missing, holds no WAV file or a WAV file that cannot be read throws AudioFileError: the demo never
+ * falls back to synthetic voices behind the user's back.
  */
-export async function startDemoCallers(sim: AriSimulator, logger: Logger, audioFolder: string | null): Promise<DemoCallers> {
+export async function loadDemoVoices(audioFolder: string | null): Promise<DemoVoices> {
+  if (audioFolder !== null) checkFolder(audioFolder);
   const folder = audioFolder ?? (existsSync(CREMA_D_CLIPS) ? CREMA_D_CLIPS : null);
-  const voices = new Map<DemoMood, Float32Array>();
+  const byMood = new Map<DemoMood, Float32Array>();
   const sources = new Set<string>();
   for (const p of PERSONAS) {
     const voice = await voiceOf(p, folder);
-    voices.set(p.mood, voice.audio);
+    byMood.set(p.mood, voice.audio);
     sources.add(voice.source);
   }
-  const source = [...sources].join(', ');
+  return { source: [...sources].join(', '), byMood };
+}
+
+function checkFolder(folder: string): void {
+  const st = statSync(folder, { throwIfNoEntry: false });
+  if (!st) throw new AudioFileError(folder, 'no such folder');
+  if (!st.isDirectory()) throw new AudioFileError(folder, 'not a folder: name a folder of WAV files');
+  if (!readdirSync(folder).some((n) => /\.wav$/i.test(n))) throw new AudioFileError(folder, 'holds no .wav file');
+}
+
+/**
+ * Demo callers on the simulated PBX: an abusive caller who reaches the one agent, a frustrated caller
+ * who waits in the queue behind them, and a calm caller in the IVR, each calling again a few seconds
+ * after their call ends.
+ */
+export function startDemoCallers(sim: AriSimulator, logger: Logger, voices: DemoVoices): DemoCallers {
+  const { source } = voices;
   logger.info({ source, personas: PERSONAS.map((p) => p.mood) }, 'demo callers ready');
 
   let stopped = false;
@@ -64,7 +88,7 @@ export async function startDemoCallers(sim: AriSimulator, logger: Logger, audioF
   };
   const call = (p: Persona): void => {
     sim
-      .placeCall({ number: p.number, name: p.name, audio: voices.get(p.mood)!, loop: true, stasisArgs: p.stasisArgs })
+      .placeCall({ number: p.number, name: p.name, audio: voices.byMood.get(p.mood)!, loop: true, stasisArgs: p.stasisArgs })
       .then((id) => {
         logger.info({ callId: id, persona: p.mood }, 'demo caller dialled in');
         const check = (): void => {

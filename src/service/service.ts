@@ -79,7 +79,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
     const bus = new EventBus();
     const registry = new CallRegistry(bus);
-    const metrics = new Metrics();
+    const metrics = new Metrics({ processMetrics: true });
     cleanups.push(observeBus(metrics, bus), observeInference(metrics, engine));
 
     const { min, max } = parsePortRange(config.rtp.ports);

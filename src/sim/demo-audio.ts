@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { resampleTo8k } from '../audio/resample.js';
-import { parseWav } from '../audio/wav.js';
+import { readWavFile } from '../audio/wav-file.js';
 import { PACKAGE_ROOT } from '../config/paths.js';
 
 /** Where CREMA-D lives in this workplace: beside the repository, never inside it. */
@@ -15,7 +15,8 @@ export interface DemoClip {
 /**
  * Reads WAV files (first channel, resampled to 8 kHz) from a folder, optionally only names matching
  * `pattern`: the first `limit` in name order, or with `spread` `limit` of them evenly spaced over the
- * whole list (in CREMA-D: several actors rather than one).
+ * whole list (in CREMA-D: several actors rather than one). A file that cannot be read throws
+ * AudioFileError.
  */
 export function loadClips(folder: string, pattern?: RegExp, limit = Infinity, spread = false): DemoClip[] {
   if (!existsSync(folder)) return [];
@@ -25,7 +26,7 @@ export function loadClips(folder: string, pattern?: RegExp, limit = Infinity, sp
   const names =
     spread && all.length > limit ? Array.from({ length: limit }, (_, i) => all[Math.floor((i * all.length) / limit)]!) : all.slice(0, limit);
   return names.map((name) => {
-    const wav = parseWav(readFileSync(join(folder, name)));
+    const wav = readWavFile(join(folder, name));
     return { name, audio: resampleTo8k(wav.channels[0]!, wav.sampleRate) };
   });
 }

@@ -188,6 +188,14 @@ describe('parseWav', () => {
     expect(r2.channels.map((c) => c.length)).toEqual([10, 10]);
   });
 
+  it('issue 16: says how much of a cut-short data chunk is missing, and nothing for a complete or streamed one', () => {
+    const full = encodeWav([sine(8000, 440, 1000)], 8000, 'pcm16');
+    expect(parseWav(full.subarray(0, 44 + 601)).truncated).toEqual({ declaredFrames: 1000, frames: 300 });
+    expect(parseWav(full).truncated).toBeNull();
+    const streamed = riff(fmt(7, 1, 8000, 8), chunk('data', [0x00, 0x80, 0xff, 0x7f], 0xffffffff));
+    expect(parseWav(streamed).truncated).toBeNull();
+  });
+
   it('reads a streamed recording whose data size is 0xFFFFFFFF', () => {
     const file = riff(fmt(7, 1, 8000, 8), chunk('data', [0x00, 0x80, 0xff, 0x7f], 0xffffffff));
     expect(parseWav(file.subarray(0, file.length)).channels[0]!.length).toBe(4);

@@ -4,7 +4,7 @@ import { withDemoDefaults } from '../../src/cli/run.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { SerEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/log/logger.js';
-import { DEMO_SIM_AGENTS, startDemoCallers, type DemoCallers } from '../../src/service/demo.js';
+import { DEMO_SIM_AGENTS, loadDemoVoices, startDemoCallers, type DemoCallers } from '../../src/service/demo.js';
 import { startService, type Service } from '../../src/service/service.js';
 import { CLIPS, HAVE_CREMA_D, MODEL } from '../helpers/paths.js';
 import { until } from './support.js';
@@ -34,7 +34,7 @@ describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configure
     expect(service.rules?.rules.map((r) => r.name)).toContain('agent-abuse-warn-hangup');
     const events: SerEvent[] = [];
     service.bus.subscribe((e) => events.push(e));
-    callers = await startDemoCallers(service.sim!, createLogger('silent'), CLIPS);
+    callers = startDemoCallers(service.sim!, createLogger('silent'), await loadDemoVoices(CLIPS));
     expect(callers.source).toBe(CLIPS);
 
     const phases = (): string[] => service!.registry.list().map((c) => `${c.mode}:${c.phase}`).sort();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallRegistry } from '../../src/calls/registry.js';
@@ -9,6 +11,7 @@ import { observeAudioPath, observeBus, observeInference, type AudioPathLike } fr
 import type { AudioPathEvents, CallAudioStats } from '../../src/pipeline/audio-path.js';
 import type { RtpStats } from '../../src/rtp/receiver.js';
 import { EMPTY_SUMMARY, addCall, probs, world, type World } from '../console/support.js';
+import { REPO } from '../helpers/paths.js';
 
 /** The value of one series in Prometheus text, or undefined when it is absent. */
 function sample(text: string, series: string): number | undefined {
@@ -24,10 +27,11 @@ const NAMED_SERIES = [
   'ser_rtp_lost_total',
   'ser_rtp_late_total',
   'ser_rtp_duplicate_total',
-  'ser_rtp_jitter_ms',
-  'ser_inference_latency_ms',
+  'ser_rtp_jitter_seconds',
+  'ser_inference_latency_seconds',
+  'ser_inference_queue_seconds',
   'ser_inference_batch_size',
-  'ser_window_to_event_latency_ms',
+  'ser_window_to_event_latency_seconds',
   'ser_actions_total',
   'ser_ari_reconnects_total',
   'ser_event_stream_drops_total',
@@ -81,11 +85,40 @@ describe('/metrics', () => {
     expect(sample(text, 'ser_alerts_total{rule="abuse",state="raised"}')).toBe(1);
     expect(sample(text, 'ser_tap_failures_total{state="retrying"}')).toBe(1);
     expect(sample(text, 'ser_tap_failures_total{state="tapped"}')).toBeUndefined();
-    expect(sample(text, 'ser_window_to_event_latency_ms_count')).toBe(1);
-    expect(sample(text, 'ser_window_to_event_latency_ms_sum')).toBe(42);
-    expect(sample(text, 'ser_window_to_event_latency_ms_bucket{le="50"}')).toBe(1);
-    expect(sample(text, 'ser_window_to_event_latency_ms_bucket{le="20"}')).toBe(0);
+    expect(sample(text, 'ser_window_to_event_latency_seconds_count')).toBe(1);
+    expect(sample(text, 'ser_window_to_event_latency_seconds_sum')).toBe(0.042);
+    expect(sample(text, 'ser_window_to_event_latency_seconds_bucket{le="0.05"}')).toBe(1);
+    expect(sample(text, 'ser_window_to_event_latency_seconds_bucket{le="0.02"}')).toBe(0);
     expect(sample(text, 'ser_events_total{type="action"}')).toBe(5);
+  });
+
+  it('issue 16: durations are in seconds (`_seconds`), no series is named in milliseconds', async () => {
+    const text = await new Metrics().text();
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => ({ name: m[1]!, type: m[2]! }));
+    expect(types.filter((t) => /_ms$|_millis/.test(t.name))).toEqual([]);
+    expect(types.filter((t) => t.type === 'histogram' && t.name !== 'ser_inference_batch_size').map((t) => t.name).sort()).toEqual([
+      'ser_inference_latency_seconds',
+      'ser_inference_queue_seconds',
+      'ser_rtp_jitter_seconds',
+      'ser_window_to_event_latency_seconds',
+    ]);
+  });
+
+  it('issue 16: docs/console.md lists exactly the ser_ series the registry exports', async () => {
+    const text = await new Metrics().text();
+    const exported = [...text.matchAll(/^# TYPE (ser_\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+    const doc = readFileSync(join(REPO, 'docs/console.md'), 'utf8');
+    const documented = [...doc.matchAll(/^\| `(ser_[a-z_]+)` \| (counter|gauge|histogram) \|/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+    expect(documented).toEqual(exported);
+  });
+
+  it('issue 16: with processMetrics, Node\'s process series under their standard unprefixed names', async () => {
+    const text = await new Metrics({ processMetrics: true }).text();
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+    }
+    expect(text).not.toMatch(/^# TYPE ser_process_/m);
+    expect(await new Metrics().text()).not.toMatch(/^# TYPE process_/m);
   });
 
   it('counts a call once even if the registry sees it twice, and never goes below zero', () => {
@@ -114,9 +147,9 @@ describe('/metrics', () => {
     const text = await metrics.text();
     expect(sample(text, 'ser_inference_batch_size_count')).toBe(2);
     expect(sample(text, 'ser_inference_batch_size_sum')).toBe(5);
-    expect(sample(text, 'ser_inference_latency_ms_sum')).toBe(10);
-    expect(sample(text, 'ser_inference_latency_ms_bucket{le="5"}')).toBe(1);
-    expect(sample(text, 'ser_inference_queue_ms_sum')).toBe(18);
+    expect(sample(text, 'ser_inference_latency_seconds_sum')).toBeCloseTo(0.01, 12);
+    expect(sample(text, 'ser_inference_latency_seconds_bucket{le="0.005"}')).toBe(1);
+    expect(sample(text, 'ser_inference_queue_seconds_sum')).toBeCloseTo(0.018, 12);
     expect(sample(text, 'ser_inference_worker_deaths_total')).toBe(1);
   });
 
@@ -152,8 +185,9 @@ describe('/metrics', () => {
       let text = await metrics.text();
       expect(sample(text, 'ser_rtp_packets_total')).toBe(50);
       expect(sample(text, 'ser_rtp_lost_total')).toBe(1);
-      expect(sample(text, 'ser_rtp_jitter_ms_count')).toBe(1);
-      expect(sample(text, 'ser_rtp_jitter_ms_bucket{le="5"}')).toBe(1);
+      expect(sample(text, 'ser_rtp_jitter_seconds_count')).toBe(1);
+      expect(sample(text, 'ser_rtp_jitter_seconds_bucket{le="0.005"}')).toBe(1);
+      expect(sample(text, 'ser_rtp_jitter_seconds_bucket{le="0.002"}')).toBe(0);
 
       audio.live.set('a', rtp({ packets: 120, lost: 3, late: 2, duplicate: 1, foreignSource: 7, jitterMs: 30 }));
       audio.close('a');
