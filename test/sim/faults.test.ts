@@ -34,6 +34,9 @@ async function client(app = 'ser'): Promise<Connected> {
 async function tap(c: Connected, callerId: string): Promise<string> {
   const snoop = await c.ari.channels.snoopChannel({ channelId: callerId, spy: 'in', app: 'ser' });
   const em = await c.ari.channels.externalMedia({ app: 'ser', external_host: `127.0.0.1:${receiver.address().port}`, format: 'ulaw' });
+  // as on Asterisk (recording 13), externalMedia enters Stasis after its 200: addChannel before that is a 422
+  await c.waitFor(isType('StasisStart', snoop.id));
+  await c.waitFor(isType('StasisStart', em.id));
   const bridge = await c.ari.bridges.create({ type: 'mixing' });
   await c.ari.bridges.addChannel({ bridgeId: bridge.id, channel: [snoop.id, em.id] });
   return em.id;
