@@ -134,6 +134,12 @@ export class SerAri {
     return { status: res.status, body: await res.json() };
   }
 
+  /** The calls ser-ari tracks (GET /api/calls on its console). */
+  async calls(): Promise<string[]> {
+    const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/calls`);
+    return ((await res.json()) as { calls: Array<{ callId: string }> }).calls.map((c) => c.callId);
+  }
+
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }

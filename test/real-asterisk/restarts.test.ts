@@ -4,6 +4,7 @@ import { Asterisk, ASTERISK_PREFIX, NEEDS } from './asterisk.js';
 import {
   bridgeOf,
   bridges,
+  channels,
   freePort,
   globalVar,
   hangupTestCalls,
@@ -76,10 +77,12 @@ describe.skipIf(!ASTERISK_PREFIX || !HAVE_CREMA_D)(`real Asterisk: restarts (${N
     await ast.waitReady();
     console.log(`core restart now: ARI back in ${Date.now() - t0} ms`);
     await firstCallerAfterRestart(s, 1, 'rb');
+    await until(async () => !(await s.calls()).includes(before), 10_000, 'the call Asterisk dropped is no longer tracked');
 
     await ast.kill9();
     await ast.run();
     await firstCallerAfterRestart(s, 2, 'rc');
+    expect((await s.calls()).filter((id) => id.startsWith('rt-'))).toEqual([(await channels(ast)).find((c) => c.id.startsWith('rt-rc-') && !c.id.endsWith('-phone'))!.id]);
     expect(s.logged(/Bridge not found/)).toBe(0);
   }, 150_000);
 
