@@ -31,6 +31,17 @@ const MODULES = [
   'func_global', 'func_logic', 'func_strings', 'func_channel', 'func_callerid', 'res_clioriginate',
 ];
 
+/** Every process the suite starts (Asterisk, ser-ari) is killed when the test process exits, whatever failed. */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+export function track(child: ChildProcess): ChildProcess {
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
 export interface AsteriskOptions {
   /** Asterisk's RTP range (rtp.conf); keep it apart from other instances and from ser-ari's. */
   rtp: [number, number];
@@ -167,11 +178,14 @@ exten => agent,1,NoOp(agent rung)
   /** Starts Asterisk (again) and waits until ARI answers. */
   async run(): Promise<void> {
     if (!existsSync(this.binary)) throw new Error(`no ${this.binary}: SER_TEST_ASTERISK must name an Asterisk 22 prefix`);
-    const child = spawn(this.binary, ['-f', '-C', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(this.binary, ['-f', '-C', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.child = child;
     child.stdout!.on('data', (b: Buffer) => this.log.push(String(b)));
     child.stderr!.on('data', (b: Buffer) => this.log.push(String(b)));
-    await this.waitReady(child);
+    await this.waitReady(child).catch((err: Error) => {
+      child.kill('SIGKILL');
+      throw err;
+    });
   }
 
   async waitReady(child = this.child): Promise<void> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { encodeWav, parseWav } from '../../src/audio/wav.js';
 import { MODEL, REPO, testActorSpeech } from '../helpers/paths.js';
-import type { Asterisk } from './asterisk.js';
+import { track, type Asterisk } from './asterisk.js';
 
 /*
  * ser-ari as a child process (`node --import tsx src/cli/main.ts run`) against the real Asterisk, test
@@ -69,7 +69,7 @@ export class SerAri {
     if (opts.extraYaml) lines.push(opts.extraYaml);
     writeFileSync(cfg, `${lines.join('\n')}\n`);
     const httpPort = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'run', '--config', cfg], {
+    const child = track(spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'run', '--config', cfg], {
       cwd: REPO,
       env: {
         ...process.env,
@@ -85,7 +85,7 @@ export class SerAri {
         SER_LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     const s = new SerAri(child, httpPort);
     let partial = '';
     const onData = (b: Buffer) => {
@@ -95,9 +95,14 @@ export class SerAri {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    await until(() => (s.logged(/ARI websocket connected/) > 0 && s.logged(/ser-ari is running/) > 0) || child.exitCode !== null, 40_000, 'ser-ari running and connected to Asterisk');
-    if (child.exitCode !== null) throw new Error(`ser-ari exited ${child.exitCode}:\n${s.log.slice(-20).join('\n')}`);
-    await s.#subscribe();
+    try {
+      await until(() => (s.logged(/ARI websocket connected/) > 0 && s.logged(/ser-ari is running/) > 0) || child.exitCode !== null, 40_000, 'ser-ari running and connected to Asterisk');
+      if (child.exitCode !== null) throw new Error(`ser-ari exited ${child.exitCode}:\n${s.log.slice(-20).join('\n')}`);
+      await s.#subscribe();
+    } catch (err) {
+      await s.stop('SIGKILL');
+      throw err;
+    }
     return s;
   }
 

@@ -36,10 +36,14 @@ describe.skipIf(!ASTERISK_PREFIX || !HAVE_CREMA_D)(`real Asterisk: restarts (${N
   }, 60_000);
 
   afterEach(async () => {
-    await hangupTestCalls(ast);
-    await noLeftovers(ast, 10_000, 'kept');
-    if (ser) expect(await ser.stop()).toBe(0);
-    ser = undefined;
+    try {
+      await hangupTestCalls(ast);
+      await noLeftovers(ast, 10_000, 'kept');
+      if (ser) expect(await ser.stop()).toBe(0);
+    } finally {
+      await ser?.stop('SIGKILL');
+      ser = undefined;
+    }
     await noLeftovers(ast, 5000);
   });
 
