@@ -30,7 +30,13 @@ export function ownArgs(kind: OwnKind, callId: string): string {
   return `${OWN_ARG},${kind},${callId}`;
 }
 
+/**
+ * Our kind and call id, or null for anything we did not create. An agent we originate may be a Local
+ * channel: Asterisk then lists its second half as `<our id>;2`, a channel that lives and dies with ours
+ * (hanging it up alone ends the agent's call), so it is not one of our objects.
+ */
 export function parseOwnId(id: string): { kind: OwnKind; callId: string } | null {
+  if (id.endsWith(';2')) return null;
   const m = OWN_ID.exec(id);
   return m ? { kind: m[1] as OwnKind, callId: m[3]! } : null;
 }

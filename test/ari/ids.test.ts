@@ -12,6 +12,13 @@ describe('own object ids', () => {
     expect(parseOwnId(ownId('bridge', 'ser-odd-id'))).toEqual({ kind: 'bridge', callId: 'ser-odd-id' });
   });
 
+  it("does not claim the ;2 half of a Local channel we originated: it lives and dies with its ;1 (a real Asterisk names it <id>;2)", () => {
+    const agent = ownId('qagent', 'support');
+    expect(parseOwnId(agent)).toEqual({ kind: 'qagent', callId: 'support' });
+    expect(parseOwnId(`${agent};2`)).toBeNull();
+    expect(parseOwnId(`${ownId('agent', '1795478359.0')};2`)).toBeNull();
+  });
+
   it('does not claim channels and bridges Asterisk or others created', () => {
     const steps = JSON.parse(readFileSync(join(ASTERISK, 'recorded/05-bridge-agent-moh-ring.json'), 'utf8')) as Array<{ dir: string; body: { type?: string; channel?: { id: string }; bridge?: { id: string } } }>;
     const ids = new Set<string>();

@@ -43,4 +43,10 @@ describe('planReconcile', () => {
     expect(plan.deleteChannels).toEqual([]);
     expect(plan.broken).toEqual([]);
   });
+
+  it("never hangs up the ;2 half of a live Local agent leg (issue 12: a real Asterisk lists Local/...;2 as <id>;2)", () => {
+    const leg = ownId('agent', '100.1');
+    const plan = planReconcile(['100.1', leg, `${leg};2`], [], [{ callId: '100.1', objects: [] }], new Set([leg]));
+    expect(plan.deleteChannels).toEqual([]);
+  });
 });
