@@ -46,6 +46,7 @@ interface Route {
 const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/api\/calls$/, run: (d, _q, res) => sendJson(res, 200, { calls: callSnapshots(d) }) },
   { method: 'GET', pattern: /^\/api\/calls\/([^/]+)$/, run: getCall },
+  { method: 'GET', pattern: /^\/api\/actions$/, run: recentActions },
   { method: 'GET', pattern: /^\/api\/actions\/pending$/, run: (d, _q, res) => sendJson(res, 200, { pending: d.actions?.pending() ?? [] }) },
   { method: 'GET', pattern: /^\/api\/stream\/consumers$/, run: (d, _q, res) => sendJson(res, 200, { consumers: d.stream.stats() }) },
   { method: 'POST', pattern: /^\/api\/actions\/([^/]+)\/cancel$/, run: cancel },
@@ -79,6 +80,11 @@ function getCall(deps: ApiDeps, _req: IncomingMessage, res: ServerResponse, call
   const call = deps.registry.get(callId);
   if (!call) return notFound(res, 'UNKNOWN_CALL', `no live call ${callId}`);
   sendJson(res, 200, { call: callSnapshot(deps, call), history: deps.history.view(call.callId) });
+}
+
+/** GET /api/actions: the latest event of every action of the live calls (their current outcome). */
+function recentActions(deps: ApiDeps, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, { actions: deps.history.latestActions() });
 }
 
 async function cancel(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, actionId: string): Promise<void> {

@@ -8,6 +8,8 @@
   const WINDOW_SECONDS = 300;
   const TOKEN_KEY = 'ser-ari-token';
   const OUTCOME_ORDER = ['pending', 'failed', 'executed', 'cancelled', 'shadow', 'suppressed', 'proposed'];
+  // Within one millisecond, the later step of an action's life: proposed comes first, a final outcome last.
+  const OUTCOME_RANK = { proposed: 0, pending: 1, shadow: 2, suppressed: 2, executed: 3, failed: 3, cancelled: 3 };
 
   const $ = (id) => document.getElementById(id);
   const css = getComputedStyle(document.documentElement);
@@ -78,6 +80,20 @@
     return { actionId: p.actionId, rule: p.rule, kind, params, outcome: 'pending', reason: null, dueAt: p.dueAt, ts: null };
   }
 
+  /**
+   * An action's state is its LATEST event. A pending action from a snapshot has no time (ts null) and
+   * gives way to any event; an older event (e.g. the `proposed` in a history fetched after the
+   * `executed` arrived live) never replaces a newer one.
+   */
+  function setAction(c, e) {
+    const old = c.actions.get(e.actionId);
+    if (old && old.ts && e.ts && Date.parse(old.ts) > Date.parse(e.ts)) return false;
+    if (old && old.ts && e.ts && old.ts === e.ts && OUTCOME_RANK[old.outcome] > OUTCOME_RANK[e.outcome]) return false;
+    c.actions.set(e.actionId, { actionId: e.actionId, rule: e.rule, kind: e.kind, params: e.params, outcome: e.outcome, reason: e.reason, dueAt: e.dueAt, ts: e.ts, shadow: e.shadow });
+    c.actionsVersion = (c.actionsVersion || 0) + 1;
+    return true;
+  }
+
   function pushPoint(c, e) {
     const t = Date.parse(e.ts) / 1000;
     const last = c.timeline[c.timeline.length - 1];
@@ -102,6 +118,18 @@
     if (selected && !calls.has(selected)) selected = null;
     if (selected) loadHistory(selected);
     $('gap').hidden = true;
+    loadRecentActions();
+  }
+
+  /** What happened to each live call's actions before this page connected (executed, suppressed...). */
+  async function loadRecentActions() {
+    const { status, data } = await api('GET', '/api/actions');
+    if (status !== 200) return;
+    for (const a of data.actions) {
+      const c = calls.get(a.callId);
+      if (c) setAction(c, a);
+    }
+    schedule();
   }
 
   function onEvent(e) {
@@ -149,9 +177,7 @@
         (c.alertLog ||= []).push(e);
         break;
       case 'action':
-        if (!c) break;
-        c.actions.set(e.actionId, { actionId: e.actionId, rule: e.rule, kind: e.kind, params: e.params, outcome: e.outcome, reason: e.reason, dueAt: e.dueAt, ts: e.ts, shadow: e.shadow });
-        c.actionsVersion = (c.actionsVersion || 0) + 1;
+        if (c) setAction(c, e);
         break;
       default:
         break;
@@ -173,11 +199,7 @@
     for (const p of data.history.timeline) merged.set(Date.parse(p.ts) / 1000, { t: Date.parse(p.ts) / 1000, speech: p.speech, negativity: p.negativity, probs: p.probs });
     for (const p of c.timeline) merged.set(p.t, p);
     c.timeline = [...merged.values()].sort((a, b) => a.t - b.t);
-    for (const a of data.history.actions) {
-      if (!c.actions.has(a.actionId) || c.actions.get(a.actionId).ts === null) {
-        c.actions.set(a.actionId, { actionId: a.actionId, rule: a.rule, kind: a.kind, params: a.params, outcome: a.outcome, reason: a.reason, dueAt: a.dueAt, ts: a.ts, shadow: a.shadow });
-      }
-    }
+    for (const a of data.history.actions) setAction(c, a); // oldest first: the latest event wins
     c.alertLog = data.history.alerts;
     c.actionsVersion = (c.actionsVersion || 0) + 1;
     schedule();
@@ -341,14 +363,59 @@
       }
       neg.replaceChildren(e ? el('span', { class: negClass(e.negativity) }, pct(e.negativity)) : '');
       alerts.replaceChildren(...[...c.alerts.values()].map((a) => el('span', { class: 'badge badge-alert', title: a.message }, a.rule)));
-      const pending = [...c.actions.values()].filter((a) => a.outcome === 'pending');
-      const lastExec = [...c.actions.values()].filter((a) => a.outcome === 'executed').pop();
-      actions.replaceChildren(
-        ...pending.map((a) => el('span', { class: 'badge badge-pending' }, `pending: ${describeAction(a)}`)),
-        ...(lastExec ? [el('span', { class: 'badge badge-executed' }, describeAction(lastExec))] : []),
-      );
+      renderRowActions(c, actions);
     }
     for (const tr of existing.values()) tr.remove();
+  }
+
+  /**
+   * The row's Actions cell: each pending action with its live countdown and a Cancel button, then the
+   * last executed one. Rebuilt only when the actions change (a Cancel button is not replaced under the
+   * pointer); the countdowns are updated in place every second.
+   */
+  function renderRowActions(c, cell) {
+    const pending = pendingOf(c);
+    const lastExec = [...c.actions.values()].filter((a) => a.outcome === 'executed').sort((a, b) => String(a.ts).localeCompare(String(b.ts))).pop();
+    const key = `${c.actionsVersion || 0}:${c.actions.size}:${c.ended}`;
+    if (cell.dataset.key !== key) {
+      cell.dataset.key = key;
+      cell.replaceChildren(
+        ...pending.map((a) =>
+          el('div', { class: 'pending-row', 'data-pending': a.actionId },
+            el('span', { class: 'badge badge-pending' }, describeAction(a), ' ', el('b', { class: 'countdown', 'data-due': a.dueAt || '' })),
+            c.ended ? null : cancelButton(a, cell)),
+        ),
+        ...(lastExec ? [el('span', { class: 'badge badge-executed', title: `executed ${clock(lastExec.ts)} · ${lastExec.rule}` }, describeAction(lastExec))] : []),
+      );
+    }
+    for (const cd of cell.querySelectorAll('.countdown')) cd.textContent = countdown(cd.dataset.due);
+  }
+
+  const pendingOf = (c) => [...c.actions.values()].filter((a) => a.outcome === 'pending').sort((a, b) => dueMs(a) - dueMs(b));
+  // A pending action without a due time is still playing its warning: it comes after those counting down.
+  const dueMs = (a) => (a.dueAt ? Date.parse(a.dueAt) : Number.MAX_SAFE_INTEGER);
+  const countdown = (due) => {
+    if (!due) return 'warning…';
+    const s = Math.max(0, Math.ceil((Date.parse(due) - Date.now()) / 1000));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  };
+
+  /** Cancel for a pending action; `where` receives the refusal, if any. The row's click is not triggered. */
+  function cancelButton(a, where) {
+    const btn = el('button', { type: 'button', class: 'secondary', 'aria-label': `Cancel ${describeAction(a)}` }, 'Cancel');
+    btn.addEventListener('click', async (ev) => {
+      ev.stopPropagation();
+      btn.disabled = true;
+      btn.textContent = 'Cancelling…';
+      const { status, data } = await api('POST', `/api/actions/${encodeURIComponent(a.actionId)}/cancel`, { by: 'console' });
+      if (status !== 200) {
+        btn.disabled = false;
+        btn.textContent = 'Cancel';
+        where.append(el('span', { class: 'why error' }, data.error?.message || `refused (${status})`));
+      }
+    });
+    btn.addEventListener('keydown', (ev) => ev.stopPropagation());
+    return btn;
   }
 
   function select(callId) {
@@ -431,20 +498,7 @@
       a.outcome === 'pending' && a.dueAt ? el('span', { class: 'when', 'data-due': a.dueAt }) : null,
       a.ts ? el('span', { class: 'when' }, clock(a.ts)) : null,
     );
-    if (a.outcome === 'pending' && !c.ended) {
-      const btn = el('button', { type: 'button', class: 'secondary', 'aria-label': `Cancel ${describeAction(a)}` }, 'Cancel');
-      btn.addEventListener('click', async () => {
-        btn.disabled = true;
-        btn.textContent = 'Cancelling…';
-        const { status, data } = await api('POST', `/api/actions/${encodeURIComponent(a.actionId)}/cancel`, { by: 'console' });
-        if (status !== 200) {
-          btn.disabled = false;
-          btn.textContent = 'Cancel';
-          li.append(el('span', { class: 'why error' }, data.error?.message || `refused (${status})`));
-        }
-      });
-      li.append(btn);
-    }
+    if (a.outcome === 'pending' && !c.ended) li.append(cancelButton(a, li));
     if (a.reason) li.append(el('span', { class: 'why' }, a.reason));
     return li;
   }
