@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
 import { redactUrl } from '../ari/connection.js';
 import { positiveNumber } from './usage.js';
-import { DEMO_AGENTS, DEMO_SIM_AGENTS, startDemoCallers, type DemoCallers } from '../service/demo.js';
+import { DEMO_AGENTS, DEMO_SIM_AGENTS, DEMO_SUPERVISORS, startDemoCallers, type DemoCallers } from '../service/demo.js';
 import { startService } from '../service/service.js';
 
 /**
@@ -52,5 +52,6 @@ export function withDemoDefaults(config: Config): Config {
     ...config,
     queues: config.queues.length > 0 ? config.queues : [{ name: 'support', agents: DEMO_AGENTS, ringTimeoutSeconds: 15, retrySeconds: 5, moh: 'default', maxWaitSeconds: null }],
     rules: config.rules ?? 'config/rules.demo.yaml',
+    targets: config.targets.supervisors.length > 0 ? config.targets : { ...config.targets, supervisors: DEMO_SUPERVISORS },
   };
 }
