@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   QUEUE_UNKNOWN: 'Stasis(ser,queue,<name>) named a queue that is not configured',
   AMI_UNREACHABLE: 'the Asterisk Manager Interface cannot be reached or closed the connection',
   AMI_AUTH_FAILED: 'Asterisk refused the AMI user or secret',
+  HISTORY_IN_USE: 'the SQLite history file is used by another running ser-ari (one process per file)',
+  HISTORY_UNAVAILABLE: 'the call-history database cannot be opened (SQLite file, or PostgreSQL unreachable / refused)',
   AMI_ACTION_FAILED: 'Asterisk answered an AMI action with an error or not in time (e.g. the caller is not in that queue)',
   ESL_UNREACHABLE: 'the FreeSWITCH event socket cannot be reached, or closed the connection',
   ESL_AUTH_FAILED: 'FreeSWITCH refused the event socket password (-ERR invalid)',

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
  * (and, for channels, Stasis args `ser-own,<kind>,<callId>`). The id alone lets reconcile tell our
  * objects from anyone else's after a reconnect or a restart of either side, and tie each to its call.
  */
-export const OWN_KINDS = ['snoop', 'em', 'bridge', 'whisper', 'agent', 'xfer', 'qhold', 'qcall', 'qagent'] as const;
+export const OWN_KINDS = ['snoop', 'em', 'bridge', 'whisper', 'agent', 'xfer', 'qhold', 'qcall', 'qagent', 'listen', 'super', 'lbridge'] as const;
 export type OwnKind = (typeof OWN_KINDS)[number];
 
 /**
@@ -16,7 +16,12 @@ export type OwnKind = (typeof OWN_KINDS)[number];
 export const QUEUE_KINDS: readonly OwnKind[] = ['qhold', 'qcall', 'qagent'];
 
 /** Bridges among our objects (the rest are channels). */
-export const OWN_BRIDGE_KINDS: readonly OwnKind[] = ['bridge', 'xfer', 'qhold', 'qcall'];
+export const OWN_BRIDGE_KINDS: readonly OwnKind[] = ['bridge', 'xfer', 'qhold', 'qcall', 'lbridge'];
+
+/**
+ * Listen-in (a supervisor hears the call): snoop `ser-listen-…` on the caller (spy in/both), the
+ * supervisor's channel `ser-super-…` and the mixing bridge `ser-lbridge-…` that joins them.
+ */
 
 export const OWN_ARG = 'ser-own';
 const OWN_ID = new RegExp(`^ser-(${OWN_KINDS.join('|')})-([a-z0-9]{8})-(.+)$`);

@@ -10,6 +10,14 @@ export interface AgentLeg {
   endpoint: string;
 }
 
+/** A supervisor listening in: a snoop on the caller bridged with the supervisor's channel. */
+export interface ListenLeg {
+  snoopId: string;
+  supervisorId: string;
+  bridgeId: string;
+  endpoint: string;
+}
+
 /** The ARI side of one live call: what exists on Asterisk for it and where the caller is. */
 export class CallSession {
   readonly callId: string;
@@ -22,6 +30,8 @@ export class CallSession {
   tap: Tap | null = null;
   agentTap: Tap | null = null;
   agent: AgentLeg | null = null;
+  /** Supervisors listening in (snoop + supervisor channel + bridge each), released when the call ends. */
+  listeners: ListenLeg[] = [];
   /** Variables asked for while the caller was outside Stasis, written at its next Stasis(ser,decide). */
   pendingVars: Record<string, string> = {};
   /** A dialplan transfer asked for while the caller was in the menu outside Stasis: done at its next decision point. */
@@ -45,6 +55,7 @@ export class CallSession {
     const ids: string[] = [];
     for (const t of [this.tap, this.agentTap]) if (t) ids.push(t.snoopId, t.emId, t.bridgeId);
     if (this.agent) ids.push(this.agent.agentId, this.agent.bridgeId);
+    for (const l of this.listeners) ids.push(l.snoopId, l.supervisorId, l.bridgeId);
     return ids;
   }
 }

@@ -1,6 +1,6 @@
 import { AudioFileError } from '../audio/wav-file.js';
 import type { Config } from '../config/schema.js';
-import { DEMO_AGENTS, DEMO_SIM_AGENTS, loadDemoVoices, startDemoCallers, type DemoCallers, type DemoVoices } from '../service/demo.js';
+import { DEMO_AGENTS, DEMO_SIM_AGENTS, DEMO_SUPERVISORS, loadDemoVoices, startDemoCallers, type DemoCallers, type DemoVoices } from '../service/demo.js';
 import { UsageError, parseCommand, positiveNumber } from './usage.js';
 
 const USAGE = `usage: ser-ari run [--config ser-ari.yaml] [--audio folder] [--seconds N]
@@ -97,5 +97,6 @@ export function withDemoDefaults(config: Config): Config {
     ...config,
     queues: config.queues.length > 0 ? config.queues : [{ name: 'support', agents: DEMO_AGENTS, ringTimeoutSeconds: 15, retrySeconds: 5, moh: 'default', maxWaitSeconds: null }],
     rules: config.rules ?? 'config/rules.demo.yaml',
+    targets: config.targets.supervisors.length > 0 ? config.targets : { ...config.targets, supervisors: DEMO_SUPERVISORS },
   };
 }

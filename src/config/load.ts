@@ -18,6 +18,8 @@ export const ENV_OVERRIDES = {
   SER_MODEL: ['model', 'path'],
   SER_RULES: ['rules'],
   SER_LOG_LEVEL: ['log', 'level'],
+  SER_HISTORY_PATH: ['history', 'path'],
+  SER_HISTORY_URL: ['history', 'url'],
 } as const satisfies Record<string, readonly string[]>;
 
 const NUMERIC_ENV = new Set<string>(['SER_HTTP_PORT']);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const portRange = z
@@ -54,6 +55,18 @@ export const configSchema = z
         maxConnections: z.int().min(1).max(100000).default(512).describe('open console connections at once, all clients'),
         maxConnectionsPerIp: z.int().min(1).max(100000).default(64).describe('open console connections at once from one address'),
         stallTimeoutMs: z.int().min(100).max(3600000).default(60000).describe('an event-stream consumer that does not read for this long is disconnected'),
+        tokens: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[^\s:][^:]{0,63}$/, 'a supervisor name of 1 to 64 characters, without ":"'),
+                token: z.string().min(16, 'at least 16 characters'),
+              })
+              .strict(),
+          )
+          .default([])
+          .refine((ts) => new Set(ts.map((t) => t.token)).size === ts.length, 'each token listed once')
+          .describe("named bearer tokens, one per supervisor: the audit names whoever's token was used (besides http.token)"),
       })
       .strict()
       .prefault({}),
@@ -67,9 +80,25 @@ export const configSchema = z
           .array(z.string().regex(/^[A-Za-z0-9_-]+\/[^\s,]+$/, 'an endpoint like "PJSIP/1001"'))
           .default([])
           .describe('agent endpoints a transfer may ring, besides every queue\'s agents'),
+        supervisors: z
+          .array(z.string().regex(/^[A-Za-z0-9_-]+\/[^\s,]+$/, 'an endpoint like "PJSIP/2001"'))
+          .default([])
+          .describe('endpoints a supervisor may listen in from (the console rings one, bridged to a snoop on the caller)'),
       })
       .strict()
       .prefault({}),
+    history: z
+      .object({
+        store: z.enum(['sqlite', 'postgres', 'none']).default('sqlite').describe('where call history and audit are kept'),
+        path: z.string().min(1).default('data/ser-history.sqlite').describe('the SQLite file (relative to the working directory); ":memory:" keeps nothing'),
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').nullable().default(null).describe('PostgreSQL connection URL when store is postgres'),
+        retentionDays: z.number().gt(0).max(36500).nullable().default(30).describe('calls older than this are deleted; null keeps everything'),
+        flushMs: z.int().min(50).max(60000).default(1000).describe('history is written once per interval: what a crash can lose'),
+        instance: z.string().min(1).max(64).default(hostname()).describe("this ser-ari's name in a shared history"),
+      })
+      .strict()
+      .prefault({})
+      .refine((h) => h.store !== 'postgres' || h.url !== null, { message: 'history.url is required when history.store is postgres', path: ['url'] }),
     rtp: z
       .object({
         host: z.string().min(1).default('127.0.0.1').describe('address we bind and give Asterisk as external_host'),

@@ -16,16 +16,29 @@ const QUEUE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export class TargetAllowlist {
   readonly #dialplan: Set<string>;
   readonly #agents: Set<string>;
+  readonly #supervisors: Set<string>;
 
-  constructor(targets: { dialplan: readonly string[]; agents: readonly string[] }) {
+  constructor(targets: { dialplan: readonly string[]; agents: readonly string[]; supervisors?: readonly string[] }) {
     this.#dialplan = new Set(targets.dialplan);
     this.#agents = new Set(targets.agents);
+    this.#supervisors = new Set(targets.supervisors ?? []);
+  }
+
+  /** Endpoints a supervisor may listen in from (targets.supervisors), in config order. */
+  get supervisors(): string[] {
+    return [...this.#supervisors];
+  }
+
+  /** Null when `endpoint` may be rung to listen in, else why not. */
+  checkSupervisor(endpoint: string): string | null {
+    return this.#supervisors.has(endpoint) ? null : `${endpoint} is not listed in targets.supervisors`;
   }
 
   static fromConfig(config: Pick<Config, 'targets' | 'queues'>): TargetAllowlist {
     return new TargetAllowlist({
       dialplan: config.targets.dialplan,
       agents: [...config.targets.agents, ...config.queues.flatMap((q) => q.agents)],
+      supervisors: config.targets.supervisors,
     });
   }
 

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { TargetAllowlist } from '../config/targets.js';
 import type { ActionSpec } from '../policy/control.js';
+import { exportCalls, isHistoryQuery, listenIn, listHistory, listRules, listSupervisors, storedCall, type HistoryDeps } from './api-history.js';
+import { actorOf } from './auth.js';
 import { callSnapshot, callSnapshots, type CallViews } from './call-view.js';
 import { sendError, sendJson } from './http.js';
 import type { EventStream } from './stream.js';
@@ -30,7 +32,7 @@ const actionSpec = z.discriminatedUnion('kind', [
 ]);
 const actor = z.string().min(1).max(64);
 
-export interface ApiDeps extends CallViews {
+export interface ApiDeps extends CallViews, HistoryDeps {
   stream: EventStream;
   logger: Logger;
   /** Where forced transfers may go; null accepts queue targets only. */
@@ -44,8 +46,13 @@ interface Route {
 }
 
 const ROUTES: Route[] = [
-  { method: 'GET', pattern: /^\/api\/calls$/, run: (d, _q, res) => sendJson(res, 200, { calls: callSnapshots(d) }) },
+  { method: 'GET', pattern: /^\/api\/calls$/, run: listCalls },
+  { method: 'GET', pattern: /^\/api\/export\/calls$/, run: (d, req, res) => exportCalls(d, res, requestUrl(req)) },
+  { method: 'GET', pattern: /^\/api\/rules$/, run: (d, _q, res) => listRules(d, res) },
+  { method: 'GET', pattern: /^\/api\/supervisors$/, run: (d, _q, res) => listSupervisors(d, res) },
+  { method: 'POST', pattern: /^\/api\/calls\/([^/]+)\/listen$/, run: listen },
   { method: 'GET', pattern: /^\/api\/calls\/([^/]+)$/, run: getCall },
+  { method: 'GET', pattern: /^\/api\/actions$/, run: recentActions },
   { method: 'GET', pattern: /^\/api\/actions\/pending$/, run: (d, _q, res) => sendJson(res, 200, { pending: d.actions?.pending() ?? [] }) },
   { method: 'GET', pattern: /^\/api\/stream\/consumers$/, run: (d, _q, res) => sendJson(res, 200, { consumers: d.stream.stats() }) },
   { method: 'POST', pattern: /^\/api\/actions\/([^/]+)\/cancel$/, run: cancel },
@@ -78,10 +85,37 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
   await route.run(deps, req, res, param);
 }
 
-function getCall(deps: ApiDeps, _req: IncomingMessage, res: ServerResponse, callId: string): void {
+/** The request's path and query (the route already matched its path). */
+function requestUrl(req: IncomingMessage): URL {
+  return new URL(req.url ?? '/', 'http://console.invalid');
+}
+
+/** GET /api/calls: the live calls; with history filters (state, from, to, emotion, action), from the database. */
+async function listCalls(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = requestUrl(req);
+  if (isHistoryQuery(url)) return listHistory(deps, res, url);
+  sendJson(res, 200, { calls: callSnapshots(deps) });
+}
+
+async function listen(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, callId: string): Promise<void> {
+  const body = await readBody(req, res);
+  if (body === undefined) return;
+  await listenIn(deps, req, res, callId, body);
+}
+
+async function getCall(deps: ApiDeps, _req: IncomingMessage, res: ServerResponse, callId: string): Promise<void> {
   const call = deps.registry.get(callId);
-  if (!call) return notFound(res, 'UNKNOWN_CALL', `no live call ${callId}`);
+  // An ended call is answered from the history database, with its whole timeline.
+  if (!call) {
+    if (await storedCall(deps, res, callId)) return;
+    return notFound(res, 'UNKNOWN_CALL', `no call ${callId}, live or in the history`);
+  }
   sendJson(res, 200, { call: callSnapshot(deps, call), history: deps.history.view(call.callId) });
+}
+
+/** GET /api/actions: the latest event of every action of the live calls (their current outcome). */
+function recentActions(deps: ApiDeps, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, { actions: deps.history.latestActions() });
 }
 
 async function cancel(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, actionId: string): Promise<void> {
@@ -90,7 +124,8 @@ async function cancel(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, 
   if (body === undefined) return;
   const by = body === null ? null : pickActor(body, res);
   if (by === undefined) return;
-  const who = by ?? 'api';
+  // A named token (console.tokens) names the supervisor; "by" cannot claim to be someone else.
+  const who = actorOf(req) ?? by ?? 'api';
   const callId = deps.actions.pending().find((p) => p.actionId === actionId)?.callId;
   if (!deps.actions.cancel(actionId, who)) {
     return notFound(res, 'NOT_PENDING', `action ${actionId} is not pending (unknown, already executed or cancelled)`);
@@ -122,7 +157,7 @@ async function force(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, c
     if (refusal !== null) return sendError(res, 403, 'TARGET_NOT_ALLOWED', refusal, { key: 'target' });
   }
   if (!deps.registry.get(callId)) return notFound(res, 'UNKNOWN_CALL', `no live call ${callId}`);
-  const who = by ?? 'api';
+  const who = actorOf(req) ?? by ?? 'api';
   deps.logger.info({ callId, action: action.kind, by: who }, 'action forced through the API');
   const result = await deps.actions.force(callId, action, who);
   if (result.ok) return sendJson(res, 200, { ok: true });

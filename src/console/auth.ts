@@ -13,24 +13,41 @@ export function isLoopbackHost(host: string): boolean {
 
 export type AuthResult = 'ok' | 'missing' | 'wrong';
 
+/** A supervisor's own token (console.tokens): the audit names whoever's token was used. */
+export interface NamedToken {
+  name: string;
+  token: string;
+}
+
+const actors = new WeakMap<IncomingMessage, string>();
+
+/** The name of the named token a request was authenticated with; null for the unnamed token or none. */
+export function actorOf(req: IncomingMessage): string | null {
+  return actors.get(req) ?? null;
+}
+
 /**
  * Checks `Authorization: Bearer <token>` (or, where a browser cannot set headers — WebSocket and
- * EventSource — a `token` query parameter when `allowQuery`). With no token configured everything is
- * allowed: the server then only listens on loopback.
+ * EventSource — a `token` query parameter when `allowQuery`) against the unnamed token (http.token)
+ * and the named ones (console.tokens). With no token configured everything is allowed: the server
+ * then only listens on loopback.
  */
 export class BearerAuth {
-  readonly #digest: Buffer | null;
+  readonly #digests: { digest: Buffer; name: string | null }[];
 
-  constructor(token: string | null) {
-    this.#digest = token === null ? null : sha256(token);
+  constructor(token: string | null, named: readonly NamedToken[] = []) {
+    this.#digests = [
+      ...(token === null ? [] : [{ digest: sha256(token), name: null }]),
+      ...named.map((t) => ({ digest: sha256(t.token), name: t.name })),
+    ];
   }
 
   get enabled(): boolean {
-    return this.#digest !== null;
+    return this.#digests.length > 0;
   }
 
   check(req: IncomingMessage, url: URL, allowQuery: boolean): AuthResult {
-    if (this.#digest === null) return 'ok';
+    if (this.#digests.length === 0) return 'ok';
     const header = req.headers.authorization;
     let presented: string | null = null;
     if (header !== undefined) {
@@ -40,8 +57,13 @@ export class BearerAuth {
       presented = url.searchParams.get('token');
     }
     if (presented === null) return 'missing';
-    // Hashing first gives equal lengths, so the comparison takes the same time for any wrong token.
-    return timingSafeEqual(sha256(presented), this.#digest) ? 'ok' : 'wrong';
+    // Hashing first gives equal lengths; every token is compared, so the time does not tell which matched.
+    const digest = sha256(presented);
+    let match: { name: string | null } | null = null;
+    for (const d of this.#digests) if (timingSafeEqual(digest, d.digest) && match === null) match = d;
+    if (match === null) return 'wrong';
+    if (match.name !== null) actors.set(req, match.name);
+    return 'ok';
   }
 }
 

@@ -57,6 +57,24 @@ export class CallHistory {
     return { timeline: t ? [...t.timeline] : [], alerts: t ? [...t.alerts] : [], actions: t ? [...t.actions] : [] };
   }
 
+  /**
+   * The latest event of each action of the live calls (or of one call), oldest first: what each action
+   * is now. A page opened after the fact must not take an action's first event (`proposed`) for its state.
+   */
+  latestActions(callId?: string): ActionEvent[] {
+    const out: ActionEvent[] = [];
+    const tracks = callId === undefined ? [...this.#tracks.values()] : [this.#tracks.get(callId)].filter((t): t is Track => t !== undefined);
+    for (const t of tracks) {
+      const latest = new Map<string, ActionEvent>();
+      for (const a of t.actions) {
+        latest.delete(a.actionId); // re-inserted: the map's order is the order of the latest events
+        latest.set(a.actionId, a);
+      }
+      out.push(...latest.values());
+    }
+    return out;
+  }
+
   activeAlerts(callId: string): ActiveAlert[] {
     return [...(this.#tracks.get(callId)?.active.values() ?? [])];
   }

@@ -21,6 +21,9 @@ import { sseSink, wsSink } from './sinks.js';
 import { StaticAssets } from './static.js';
 import { EventStream } from './stream.js';
 import type { TargetAllowlist } from '../config/targets.js';
+import type { HistoryRecorder } from '../history/index.js';
+import type { ListenFn, RuleInfo } from './api-history.js';
+import type { NamedToken } from './auth.js';
 
 export interface ConsoleServerOptions {
   bus: EventBus;
@@ -48,6 +51,14 @@ export interface ConsoleServerOptions {
   stallTimeoutMs?: number;
   /** Where forced transfers may go (the config's targets); without it only queues are accepted. */
   targets?: TargetAllowlist;
+  /** Supervisors' own tokens (console.tokens): the audit names whose token acted. */
+  namedTokens?: readonly NamedToken[];
+  /** Call history in a database; without it ended calls are not kept and /api history queries answer 503. */
+  records?: HistoryRecorder | null;
+  /** Listen-in through the PBX (targets.supervisors); without it POST /api/calls/:id/listen answers 503. */
+  listen?: ListenFn | null;
+  /** The rules, for readable alert text on the page. */
+  rules?: readonly RuleInfo[];
 }
 
 export interface ConsoleServer {
@@ -67,14 +78,14 @@ const SSE_KEEPALIVE_MS = 15_000;
  */
 export async function createConsoleServer(opts: ConsoleServerOptions): Promise<ConsoleServer> {
   const { bus, registry, actions, metrics, logger } = opts;
-  if (opts.token === null && !isLoopbackHost(opts.host)) {
+  if (opts.token === null && (opts.namedTokens?.length ?? 0) === 0 && !isLoopbackHost(opts.host)) {
     throw new SerError(
       'CONSOLE_TOKEN_REQUIRED',
       `the console would listen on ${opts.host}, which is not a loopback address, without a token: set http.token (SER_CONSOLE_TOKEN) or listen on 127.0.0.1`,
     );
   }
   const assets = new StaticAssets();
-  const auth = new BearerAuth(opts.token);
+  const auth = new BearerAuth(opts.token, opts.namedTokens ?? []);
   const history = new CallHistory(bus, opts.historySeconds ?? 300, (callId) => registry.get(callId) !== undefined);
   const stream = new EventStream({
     bus,
@@ -86,7 +97,18 @@ export async function createConsoleServer(opts: ConsoleServerOptions): Promise<C
     ...(opts.streamCapacity ? { capacity: opts.streamCapacity } : {}),
     ...(opts.stallTimeoutMs ? { stallTimeoutMs: opts.stallTimeoutMs } : {}),
   });
-  const deps = { registry, actions, history, stream, logger, targets: opts.targets ?? null };
+  const deps = {
+    registry,
+    actions,
+    history,
+    stream,
+    logger,
+    targets: opts.targets ?? null,
+    records: opts.records ?? null,
+    listen: opts.listen ?? null,
+    supervisors: opts.targets?.supervisors ?? [],
+    rules: opts.rules ?? [],
+  };
   // The port is known once listening; until then nothing is served.
   let guard: HostGuard | null = null;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });

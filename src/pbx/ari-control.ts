@@ -156,6 +156,83 @@ export class AriCallControl implements CallControl {
     });
   }
 
+  /**
+   * Listen-in: a snoop on the caller (spy `in` or `both`, never whisper), the supervisor's endpoint
+   * originated into the app and, once it answers, both in a mixing bridge. Everything is released when
+   * the supervisor hangs up or the call ends (the call's abort signal), whichever comes first.
+   */
+  async listen(callId: string, endpoint: string, spy: 'in' | 'both'): Promise<PbxResult> {
+    return this.#guard('listen', callId, async () => {
+      const s = this.#app.session(callId);
+      if (!s || s.ended) return unknownCall('listen', callId);
+      const client = this.#app.client;
+      if (!client) return disconnected('listen', callId);
+      const t = this.#app.config.requestTimeoutMs;
+      const leg = { snoopId: ownId('listen', callId), supervisorId: ownId('super', callId), bridgeId: ownId('lbridge', callId), endpoint };
+      this.#app.live.add(leg.snoopId).add(leg.supervisorId).add(leg.bridgeId);
+      let released = false;
+      const release = async (): Promise<void> => {
+        if (released) return;
+        released = true;
+        s.listeners = s.listeners.filter((l) => l !== leg);
+        for (const id of [leg.snoopId, leg.supervisorId, leg.bridgeId]) this.#app.live.delete(id);
+        this.#app.stasis.forget(leg.snoopId);
+        const c = this.#app.client;
+        if (!c) return;
+        await Promise.all([
+          ariRequest('DELETE channel', leg.supervisorId, t, () => c.channels.hangup({ channelId: leg.supervisorId })).catch(() => undefined),
+          ariRequest('DELETE channel', leg.snoopId, t, () => c.channels.hangup({ channelId: leg.snoopId })).catch(() => undefined),
+        ]);
+        await ariRequest('DELETE bridge', leg.bridgeId, t, () => c.bridges.destroy({ bridgeId: leg.bridgeId })).catch(() => undefined);
+      };
+      const answered = this.#app.waitForEvent(
+        (e) => (e.type === 'StasisStart' || e.type === 'ChannelDestroyed') && e.channel?.id === leg.supervisorId,
+        this.#app.config.agentAnswerTimeoutMs,
+        s.abort.signal,
+      );
+      try {
+        await ariRequest('POST snoop', callId, t, () =>
+          client.channels.snoopChannelWithId({ channelId: callId, snoopId: leg.snoopId, spy, app: this.#app.config.app, appArgs: ownArgs('listen', callId) }),
+        );
+        if (!(await this.#app.stasis.until(leg.snoopId, t))) {
+          await release();
+          return { ok: false, error: `the listen-in snoop did not enter Stasis within ${t} ms [method:listen, id:${callId}]` };
+        }
+        const caller = s.channel.caller;
+        await ariRequest('POST channels', leg.supervisorId, t, () =>
+          client.channels.originate({
+            endpoint,
+            channelId: leg.supervisorId,
+            app: this.#app.config.app,
+            appArgs: ownArgs('super', callId),
+            callerId: `"Listen: ${(caller?.name || caller?.number || callId).replace(/"/g, '')}" <${caller?.number ?? ''}>`,
+            timeout: Math.ceil(this.#app.config.agentAnswerTimeoutMs / 1000),
+          }),
+        );
+        const e = await answered;
+        if (!e || e.type !== 'StasisStart' || s.ended) {
+          await release();
+          return { ok: false, error: `supervisor ${endpoint} did not answer [method:listen, id:${callId}]` };
+        }
+        await ariRequest('POST bridges', leg.bridgeId, t, () => client.bridges.createWithId({ bridgeId: leg.bridgeId, type: 'mixing', name: `ser-listen:${callId}` }));
+        await ariRequest('POST addChannel', leg.bridgeId, t, () => client.bridges.addChannel({ bridgeId: leg.bridgeId, channel: `${leg.snoopId},${leg.supervisorId}` }));
+        s.listeners.push(leg);
+        // Until the supervisor hangs up (or the snoop goes), or the call ends: then release the rest.
+        void this.#app
+          .waitForEvent(
+            (ev) => (ev.type === 'StasisEnd' || ev.type === 'ChannelDestroyed') && (ev.channel?.id === leg.supervisorId || ev.channel?.id === leg.snoopId),
+            2 ** 31 - 1,
+            s.abort.signal,
+          )
+          .then(release);
+        return { ok: true };
+      } catch (err) {
+        await release();
+        throw err;
+      }
+    });
+  }
+
   /** Originates the agent into the app and, once it answers, bridges it with the caller. */
   async #bridgeAgent(callId: string, endpoint: string): Promise<PbxResult> {
     const s = this.#app.session(callId)!;

@@ -31,4 +31,10 @@ export interface CallControl {
   /** Plays media (e.g. "sound:ser-warning") to the caller only; works outside Stasis (whisper snoop). */
   play(callId: string, media: string): Promise<PbxResult>;
   hangup(callId: string, cause: HangupCause): Promise<PbxResult>;
+  /**
+   * Listen-in: rings a supervisor endpoint and bridges it to a snoop on the caller (`in`: the caller's
+   * voice; `both`: the whole conversation). Released when either side hangs up. Optional: a PBX
+   * connection without it cannot offer listen-in.
+   */
+  listen?(callId: string, endpoint: string, spy: 'in' | 'both'): Promise<PbxResult>;
 }

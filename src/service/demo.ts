@@ -27,7 +27,12 @@ const PERSONAS: Persona[] = [
 
 /** The demo queue's one agent, who answers after six seconds: a second caller has to wait. */
 export const DEMO_AGENTS = ['PJSIP/1001'];
-export const DEMO_SIM_AGENTS: SimAgentSpec[] = DEMO_AGENTS.map((endpoint) => ({ endpoint, behaviour: 'answer', answerAfterMs: 6000 }));
+/** The demo supervisor's phone (targets.supervisors): listen-in from the console rings it; it answers at once. */
+export const DEMO_SUPERVISORS = ['PJSIP/2001'];
+export const DEMO_SIM_AGENTS: SimAgentSpec[] = [
+  ...DEMO_AGENTS.map((endpoint): SimAgentSpec => ({ endpoint, behaviour: 'answer', answerAfterMs: 6000 })),
+  ...DEMO_SUPERVISORS.map((endpoint): SimAgentSpec => ({ endpoint, behaviour: 'answer', answerAfterMs: 500 })),
+];
 
 /** Each persona's speech and where it came from, loaded before anything starts. */
 export interface DemoVoices {

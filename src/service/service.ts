@@ -16,6 +16,9 @@ import { AudioPath } from '../pipeline/audio-path.js';
 import { loadRules, RuleEngine } from '../policy/index.js';
 import { checkRuleTargets, TargetAllowlist } from '../config/targets.js';
 import { createQueues, type QueueService } from '../queue/index.js';
+import { HistoryRecorder, openHistoryStore } from '../history/index.js';
+import { readableRule } from '../policy/readable.js';
+import { resolve as resolvePath } from 'node:path';
 import { parsePortRange, PortPool } from '../rtp/port-pool.js';
 import { AriSimulator, type SimAgentSpec } from '../sim/ari/index.js';
 
@@ -40,6 +43,8 @@ export interface Service {
   readonly rules: RuleEngine | null;
   readonly queues: QueueService | null;
   readonly metrics: Metrics;
+  /** Call history and audit (history.store), null with `none`. */
+  readonly history: HistoryRecorder | null;
   /** The simulated PBX in demo mode, else null. */
   readonly sim: AriSimulator | null;
   stop(): Promise<void>;
@@ -81,6 +86,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const registry = new CallRegistry(bus);
     const metrics = new Metrics({ processMetrics: true });
     cleanups.push(observeBus(metrics, bus), observeInference(metrics, engine));
+
+    // Before any call can arrive: every call from the first one on is kept.
+    const store = await openHistoryStore(config.history, config.history.path === ':memory:' ? ':memory:' : resolvePath(config.history.path));
+    const history = store
+      ? new HistoryRecorder({ bus, store, logger, instance: config.history.instance, flushMs: config.history.flushMs, retentionDays: config.history.retentionDays })
+      : null;
+    if (history) {
+      cleanups.push(() => history.close());
+      await history.start();
+      logger.info({ store: store!.kind, ...(config.history.store === 'sqlite' ? { path: config.history.path } : {}), retentionDays: config.history.retentionDays }, 'call history kept');
+    }
 
     const { min, max } = parsePortRange(config.rtp.ports);
     const ports = new PortPool(min, max);
@@ -188,6 +204,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       maxConnectionsPerIp: config.console.maxConnectionsPerIp,
       stallTimeoutMs: config.console.stallTimeoutMs,
       targets,
+      namedTokens: config.console.tokens,
+      records: history,
+      listen: ariHandle.control.listen ? (callId, endpoint, spy) => ariHandle.control.listen!(callId, endpoint, spy) : null,
+      rules: ruleEngine ? ruleEngine.rules.map(readableRule) : [],
       logger,
     });
     cleanups.push(() => consoleServer.close());
@@ -203,6 +223,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       rules: ruleEngine,
       queues,
       metrics,
+      history,
       sim,
       stop: stopAll,
     };

@@ -16,7 +16,7 @@ function cli(args: string[], env: Record<string, string> = {}, onStderr?: (text:
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: REPO,
-      env: { ...process.env, SER_LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, SER_LOG_LEVEL: 'warn', SER_HISTORY_PATH: ':memory:', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -136,7 +136,8 @@ describe.skipIf(!HAVE_CHROMIUM)('supervisor console in a real browser', () => {
     expect(control.ops).toEqual(['play:abusive-3']); // the warning, not the hang-up
     const pending = engine.pending('abusive-3');
     expect(pending).toHaveLength(1);
-    await expect.poll(() => row('abusive-3').innerText()).toContain('pending');
+    // The pending hang-up is on the row itself, with its countdown and a Cancel button.
+    await expect.poll(() => row('abusive-3').locator('[data-pending] .countdown').innerText()).toMatch(/^\d+:\d\d$/);
     await expect.poll(() => row('abusive-3').innerText()).toContain('abuse'); // the alert badge
 
     // The detail: big bars, a uPlot timeline, the alert and the pending action with its Cancel button.
@@ -161,7 +162,7 @@ describe.skipIf(!HAVE_CHROMIUM)('supervisor console in a real browser', () => {
     await expect.poll(() => engine.pending('abusive-3').length).toBe(0);
     await expect.poll(() => item.getAttribute('data-outcome')).toBe('cancelled');
     await expect.poll(() => item.innerText()).toContain('cancelled by console');
-    await expect.poll(() => row('abusive-3').innerText()).not.toContain('pending');
+    await expect.poll(() => row('abusive-3').locator('[data-pending]').count()).toBe(0);
 
     // Time passes beyond nothing: the hang-up never executes.
     tick();

@@ -20,7 +20,7 @@ describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configure
   });
 
   it('brings a calm caller into the IVR, one queue caller to the agent and one waiting, each scored every second', async () => {
-    const config = withDemoDefaults(configSchema.parse({ http: { port: 0 }, rtp: { ports: '44200-44299' }, model: { path: MODEL } }));
+    const config = withDemoDefaults(configSchema.parse({ http: { port: 0 }, rtp: { ports: '44200-44299' }, model: { path: MODEL }, history: { path: ':memory:' } }));
     expect(config.queues.map((q) => q.name)).toEqual(['support']);
     const logs: string[] = [];
     const sink = new Writable({

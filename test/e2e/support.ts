@@ -30,6 +30,7 @@ export async function startTestService(rulesYaml: string, rtpPorts: string): Pro
     model: { path: MODEL },
     rules: join(dir, 'rules.yaml'),
     queues: [{ name: 'support', agents: AGENTS, ringTimeoutSeconds: 10 }],
+    history: { path: ':memory:' },
   });
   const logs: string[] = [];
   const sink = new Writable({

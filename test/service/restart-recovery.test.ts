@@ -56,6 +56,7 @@ async function startSerAri(s: AriSimulator, configFile: string, rtpPorts: string
       SER_RTP_PORTS: rtpPorts,
       SER_MODEL: MODEL,
       SER_LOG_LEVEL: 'info',
+      SER_HISTORY_PATH: ':memory:', // nothing written into the checkout
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

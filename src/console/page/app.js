@@ -8,6 +8,8 @@
   const WINDOW_SECONDS = 300;
   const TOKEN_KEY = 'ser-ari-token';
   const OUTCOME_ORDER = ['pending', 'failed', 'executed', 'cancelled', 'shadow', 'suppressed', 'proposed'];
+  // Within one millisecond, the later step of an action's life: proposed comes first, a final outcome last.
+  const OUTCOME_RANK = { proposed: 0, pending: 1, shadow: 2, suppressed: 2, executed: 3, failed: 3, cancelled: 3 };
 
   const $ = (id) => document.getElementById(id);
   const css = getComputedStyle(document.documentElement);
@@ -15,6 +17,12 @@
 
   /** callId -> call state */
   const calls = new Map();
+  /** Ended calls opened from the history (callId -> call state built from GET /api/calls/:id). */
+  const past = new Map();
+  /** rule name -> { alert, readable, syntax, severity } from GET /api/rules */
+  const rules = new Map();
+  let supervisors = [];
+  let recent = [];
   let selected = null;
   let ws = null;
   let retryMs = 1000;
@@ -78,6 +86,20 @@
     return { actionId: p.actionId, rule: p.rule, kind, params, outcome: 'pending', reason: null, dueAt: p.dueAt, ts: null };
   }
 
+  /**
+   * An action's state is its LATEST event. A pending action from a snapshot has no time (ts null) and
+   * gives way to any event; an older event (e.g. the `proposed` in a history fetched after the
+   * `executed` arrived live) never replaces a newer one.
+   */
+  function setAction(c, e) {
+    const old = c.actions.get(e.actionId);
+    if (old && old.ts && e.ts && Date.parse(old.ts) > Date.parse(e.ts)) return false;
+    if (old && old.ts && e.ts && old.ts === e.ts && OUTCOME_RANK[old.outcome] > OUTCOME_RANK[e.outcome]) return false;
+    c.actions.set(e.actionId, { actionId: e.actionId, rule: e.rule, kind: e.kind, params: e.params, outcome: e.outcome, reason: e.reason, dueAt: e.dueAt, ts: e.ts, shadow: e.shadow, decidedBy: e.decidedBy });
+    c.actionsVersion = (c.actionsVersion || 0) + 1;
+    return true;
+  }
+
   function pushPoint(c, e) {
     const t = Date.parse(e.ts) / 1000;
     const last = c.timeline[c.timeline.length - 1];
@@ -102,6 +124,20 @@
     if (selected && !calls.has(selected)) selected = null;
     if (selected) loadHistory(selected);
     $('gap').hidden = true;
+    loadRecentActions();
+    loadRules();
+    loadRecent();
+  }
+
+  /** What happened to each live call's actions before this page connected (executed, suppressed...). */
+  async function loadRecentActions() {
+    const { status, data } = await api('GET', '/api/actions');
+    if (status !== 200) return;
+    for (const a of data.actions) {
+      const c = calls.get(a.callId);
+      if (c) setAction(c, a);
+    }
+    schedule();
   }
 
   function onEvent(e) {
@@ -122,11 +158,13 @@
         c.ended = true;
         for (const a of c.actions.values()) if (a.outcome === 'pending') a.outcome = 'cancelled';
         // Keep the row a little while so a supervisor sees it go, then forget it.
+        // An open detail stays open: the call is then read back from the history.
         setTimeout(() => {
           calls.delete(e.callId);
-          if (selected === e.callId) selected = null;
+          if (selected === e.callId) openPast(e.callId);
           schedule();
         }, 8000);
+        loadRecent();
         break;
       case 'call.phase':
         if (c) Object.assign(c, { phase: e.phase, queue: e.queue, agent: e.agent });
@@ -149,9 +187,7 @@
         (c.alertLog ||= []).push(e);
         break;
       case 'action':
-        if (!c) break;
-        c.actions.set(e.actionId, { actionId: e.actionId, rule: e.rule, kind: e.kind, params: e.params, outcome: e.outcome, reason: e.reason, dueAt: e.dueAt, ts: e.ts, shadow: e.shadow });
-        c.actionsVersion = (c.actionsVersion || 0) + 1;
+        if (c) setAction(c, e);
         break;
       default:
         break;
@@ -173,11 +209,7 @@
     for (const p of data.history.timeline) merged.set(Date.parse(p.ts) / 1000, { t: Date.parse(p.ts) / 1000, speech: p.speech, negativity: p.negativity, probs: p.probs });
     for (const p of c.timeline) merged.set(p.t, p);
     c.timeline = [...merged.values()].sort((a, b) => a.t - b.t);
-    for (const a of data.history.actions) {
-      if (!c.actions.has(a.actionId) || c.actions.get(a.actionId).ts === null) {
-        c.actions.set(a.actionId, { actionId: a.actionId, rule: a.rule, kind: a.kind, params: a.params, outcome: a.outcome, reason: a.reason, dueAt: a.dueAt, ts: a.ts, shadow: a.shadow });
-      }
-    }
+    for (const a of data.history.actions) setAction(c, a); // oldest first: the latest event wins
     c.alertLog = data.history.alerts;
     c.actionsVersion = (c.actionsVersion || 0) + 1;
     schedule();
@@ -271,7 +303,33 @@
     return n;
   };
   const pct = (p) => `${Math.round(p * 100)}%`;
-  const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour12: false });
+  // One time format everywhere, the chart included: 24-hour HH:MM:SS, local time.
+  const two = (n) => String(n).padStart(2, '0');
+  const hms = (d) => `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  const clock = (iso) => hms(new Date(iso));
+  const dayClock = (iso) => {
+    const d = new Date(iso);
+    return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${hms(d)}`;
+  };
+  /** An alert in words (from the rule), with the rule's syntax for a hover. */
+  const alertText = (a) => {
+    const r = rules.get(a.rule);
+    return r ? { text: r.alert.charAt(0).toUpperCase() + r.alert.slice(1), detail: r.readable, title: `${a.rule}: ${r.syntax}` } : { text: a.rule, detail: a.message, title: a.message };
+  };
+  const severity = (c) => Math.max(0, ...[...c.alerts.keys()].map((rule) => rules.get(rule)?.severity ?? 1));
+  /** Needs attention first: pending actions (soonest first), then alerts by severity, then the rest; ended last. */
+  const attention = (a, b) => {
+    if (a.ended !== b.ended) return a.ended ? 1 : -1;
+    const pa = pendingOf(a)[0];
+    const pb = pendingOf(b)[0];
+    if (!!pa !== !!pb) return pa ? -1 : 1;
+    if (pa && pb && dueMs(pa) !== dueMs(pb)) return dueMs(pa) - dueMs(pb);
+    const sa = severity(a);
+    const sb = severity(b);
+    if (sa !== sb) return sb - sa;
+    if (a.alerts.size !== b.alerts.size) return b.alerts.size - a.alerts.size;
+    return Date.parse(a.startedAt) - Date.parse(b.startedAt);
+  };
   const duration = (iso) => {
     const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
     return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
@@ -310,7 +368,7 @@
 
   function renderTable() {
     const tbody = document.querySelector('#calls tbody');
-    const rows = [...calls.values()].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+    const rows = [...calls.values()].sort(attention);
     $('no-calls').hidden = rows.length > 0;
     const live = rows.filter((c) => !c.ended).length;
     $('live-count').textContent = `${live} live call${live === 1 ? '' : 's'}`;
@@ -319,13 +377,20 @@
       let tr = existing.get(c.callId);
       existing.delete(c.callId);
       if (!tr) {
-        tr = el('tr', { 'data-call-id': c.callId, onclick: () => select(c.callId) });
+        // Reachable by Tab, opened with Enter (or Space), like a button.
+        tr = el('tr', { 'data-call-id': c.callId, tabindex: '0', 'aria-label': `Open call ${callerOf(c)}`, onclick: () => select(c.callId) });
+        tr.addEventListener('keydown', (ev) => {
+          if (ev.target !== tr || (ev.key !== 'Enter' && ev.key !== ' ')) return;
+          ev.preventDefault();
+          select(c.callId);
+        });
         for (let i = 0; i < 8; i++) tr.append(el('td'));
         tr.children[3].className = 'num';
         tr.children[5].className = 'num';
       }
       tbody.append(tr); // keeps the sorted order
       tr.classList.toggle('selected', c.callId === selected);
+      tr.setAttribute('aria-current', c.callId === selected ? 'true' : 'false');
       tr.classList.toggle('ended', c.ended);
       const [caller, phase, where, time, emo, neg, alerts, actions] = tr.children;
       caller.replaceChildren(el('div', { class: 'caller' }, callerOf(c), el('small', {}, c.callerName && c.callerNumber ? c.callerNumber : c.channelName)));
@@ -340,15 +405,69 @@
         emo.title = e ? `${e.dominant} ${pct(e.confidence)}` : '';
       }
       neg.replaceChildren(e ? el('span', { class: negClass(e.negativity) }, pct(e.negativity)) : '');
-      alerts.replaceChildren(...[...c.alerts.values()].map((a) => el('span', { class: 'badge badge-alert', title: a.message }, a.rule)));
-      const pending = [...c.actions.values()].filter((a) => a.outcome === 'pending');
-      const lastExec = [...c.actions.values()].filter((a) => a.outcome === 'executed').pop();
-      actions.replaceChildren(
-        ...pending.map((a) => el('span', { class: 'badge badge-pending' }, `pending: ${describeAction(a)}`)),
-        ...(lastExec ? [el('span', { class: 'badge badge-executed' }, describeAction(lastExec))] : []),
-      );
+      const alertKey = [...c.alerts.keys()].join(',') + `:${rules.size}`;
+      if (alerts.dataset.key !== alertKey) {
+        alerts.dataset.key = alertKey;
+        alerts.replaceChildren(
+          ...[...c.alerts.values()].map((a) => {
+            const t = alertText(a);
+            return el('span', { class: `badge badge-alert sev-${rules.get(a.rule)?.severity ?? 1}`, title: `${t.detail}\n${t.title}`, 'data-rule': a.rule }, t.text);
+          }),
+        );
+      }
+      renderRowActions(c, actions);
     }
     for (const tr of existing.values()) tr.remove();
+  }
+
+  /**
+   * The row's Actions cell: each pending action with its live countdown and a Cancel button, then the
+   * last executed one. Rebuilt only when the actions change (a Cancel button is not replaced under the
+   * pointer); the countdowns are updated in place every second.
+   */
+  function renderRowActions(c, cell) {
+    const pending = pendingOf(c);
+    const lastExec = [...c.actions.values()].filter((a) => a.outcome === 'executed').sort((a, b) => String(a.ts).localeCompare(String(b.ts))).pop();
+    const key = `${c.actionsVersion || 0}:${c.actions.size}:${c.ended}`;
+    if (cell.dataset.key !== key) {
+      cell.dataset.key = key;
+      cell.replaceChildren(
+        ...pending.map((a) =>
+          el('div', { class: 'pending-row', 'data-pending': a.actionId },
+            el('span', { class: 'badge badge-pending' }, describeAction(a), ' ', el('b', { class: 'countdown', 'data-due': a.dueAt || '' })),
+            c.ended ? null : cancelButton(a, cell)),
+        ),
+        ...(lastExec ? [el('span', { class: 'badge badge-executed', title: `executed ${clock(lastExec.ts)} · ${lastExec.rule}` }, describeAction(lastExec))] : []),
+      );
+    }
+    for (const cd of cell.querySelectorAll('.countdown')) cd.textContent = countdown(cd.dataset.due);
+  }
+
+  const pendingOf = (c) => [...c.actions.values()].filter((a) => a.outcome === 'pending').sort((a, b) => dueMs(a) - dueMs(b));
+  // A pending action without a due time is still playing its warning: it comes after those counting down.
+  const dueMs = (a) => (a.dueAt ? Date.parse(a.dueAt) : Number.MAX_SAFE_INTEGER);
+  const countdown = (due) => {
+    if (!due) return 'warning…';
+    const s = Math.max(0, Math.ceil((Date.parse(due) - Date.now()) / 1000));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  };
+
+  /** Cancel for a pending action; `where` receives the refusal, if any. The row's click is not triggered. */
+  function cancelButton(a, where) {
+    const btn = el('button', { type: 'button', class: 'secondary', 'aria-label': `Cancel ${describeAction(a)}` }, 'Cancel');
+    btn.addEventListener('click', async (ev) => {
+      ev.stopPropagation();
+      btn.disabled = true;
+      btn.textContent = 'Cancelling…';
+      const { status, data } = await api('POST', `/api/actions/${encodeURIComponent(a.actionId)}/cancel`, { by: 'console' });
+      if (status !== 200) {
+        btn.disabled = false;
+        btn.textContent = 'Cancel';
+        where.append(el('span', { class: 'why error' }, data.error?.message || `refused (${status})`));
+      }
+    });
+    btn.addEventListener('keydown', (ev) => ev.stopPropagation());
+    return btn;
   }
 
   function select(callId) {
@@ -366,7 +485,7 @@
   let renderedActions = null;
 
   function renderDetail() {
-    const c = selected ? calls.get(selected) : null;
+    const c = selected ? calls.get(selected) ?? past.get(selected) : null;
     $('detail').hidden = !c;
     if (!c) {
       if (chart) {
@@ -381,8 +500,12 @@
       ['Number', c.callerNumber || '—'], ['Phase', c.phase],
       ['Queue', c.queue || '—'], ['Agent', c.agent || '—'],
       ['Priority', c.priority ?? '—'], ['Mode', c.mode],
-      ['Started', clock(c.startedAt)], ['Tap', c.tapped ? 'listening' : 'not tapped'],
+      ['Started', dayClock(c.startedAt)], c.endedAt ? ['Ended', `${clock(c.endedAt)} · ${c.endReason || ''}`] : ['Tap', c.tapped ? 'listening' : 'not tapped'],
     ];
+    $('d-chart-title').textContent = c.ended && c.endedAt ? 'Whole call' : 'Last 5 minutes';
+    $('listen').hidden = c.ended || supervisors.length === 0;
+    $('force').hidden = c.ended;
+    $('force-title').hidden = c.ended;
     $('d-meta').replaceChildren(...meta.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
 
     const e = c.lastEmotion;
@@ -402,7 +525,10 @@
     const alertLog = (c.alertLog || []).slice(-20).reverse();
     $('d-alerts').replaceChildren(
       ...(alertLog.length
-        ? alertLog.map((a) => el('li', {}, el('span', { class: 'when' }, clock(a.ts)), el('span', { class: `badge ${a.state === 'raised' ? 'badge-alert' : ''}` }, a.state), el('b', {}, a.rule), el('span', {}, a.message)))
+        ? alertLog.map((a) => {
+            const t = alertText(a);
+            return el('li', { title: t.title }, el('span', { class: 'when' }, clock(a.ts)), el('span', { class: `badge ${a.state === 'raised' ? 'badge-alert' : ''}` }, a.state), el('b', {}, t.text), el('span', {}, a.state === 'raised' ? t.detail : a.message));
+          })
         : [el('li', { class: 'empty-row' }, 'No alerts.')]),
     );
 
@@ -430,21 +556,9 @@
       el('span', { class: 'when' }, a.rule),
       a.outcome === 'pending' && a.dueAt ? el('span', { class: 'when', 'data-due': a.dueAt }) : null,
       a.ts ? el('span', { class: 'when' }, clock(a.ts)) : null,
+      a.decidedBy ? el('span', { class: 'when', title: 'who decided' }, a.decidedBy) : null,
     );
-    if (a.outcome === 'pending' && !c.ended) {
-      const btn = el('button', { type: 'button', class: 'secondary', 'aria-label': `Cancel ${describeAction(a)}` }, 'Cancel');
-      btn.addEventListener('click', async () => {
-        btn.disabled = true;
-        btn.textContent = 'Cancelling…';
-        const { status, data } = await api('POST', `/api/actions/${encodeURIComponent(a.actionId)}/cancel`, { by: 'console' });
-        if (status !== 200) {
-          btn.disabled = false;
-          btn.textContent = 'Cancel';
-          li.append(el('span', { class: 'why error' }, data.error?.message || `refused (${status})`));
-        }
-      });
-      li.append(btn);
-    }
+    if (a.outcome === 'pending' && !c.ended) li.append(cancelButton(a, li));
     if (a.reason) li.append(el('span', { class: 'why' }, a.reason));
     return li;
   }
@@ -472,11 +586,14 @@
           width,
           height: 220,
           scales: { x: { time: true }, y: { range: [0, 1] } },
-          axes: [{ stroke: '#6b7785' }, { stroke: '#6b7785', values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
+          axes: [
+            { stroke: '#6b7785', values: (u, v) => v.map((t) => hms(new Date(t * 1000))) },
+            { stroke: '#6b7785', values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) },
+          ],
           series: [
-            {},
+            { value: (u, t) => (t == null ? '—' : hms(new Date(t * 1000))) },
             { label: 'negativity', stroke: '#1f2933', width: 2.5, points: { show: false } },
-            ...LABELS.map((l) => ({ label: l, stroke: color(l), width: 1.2, points: { show: false }, show: l === 'ANG' || l === 'SAD' || l === 'NEU' })),
+            ...LABELS.map((l) => ({ label: l, stroke: color(l), width: 1.2, points: { show: false } })),
           ],
           legend: { live: false },
           cursor: { drag: { x: false, y: false } },
@@ -488,6 +605,10 @@
     }
     if (chart.width !== width) chart.setSize({ width, height: 220 });
     const data = chartData(c);
+    if (c.ended) {
+      if (data[0].length !== chart.data[0].length) chart.setData(data, true);
+      return;
+    }
     if (data[0].length !== chart.data[0].length || data[0][data[0].length - 1] !== chart.data[0][chart.data[0].length - 1]) {
       const now = Date.now() / 1000;
       chart.setData(data, false);
@@ -499,6 +620,103 @@
     renderTable();
     renderDetail();
   }
+
+  // ---------- history: ended calls ----------
+  async function loadRecent() {
+    const { status, data } = await api('GET', '/api/calls?state=ended&limit=15');
+    if (status !== 200) return;
+    recent = data.calls;
+    renderRecent();
+  }
+
+  function renderRecent() {
+    $('recent-section').hidden = recent.length === 0;
+    $('recent').replaceChildren(
+      ...recent.map((r) => {
+        const li = el(
+          'li',
+          { tabindex: '0', 'data-call-id': r.callId, class: r.callId === selected ? 'selected' : '', onclick: () => openPast(r.callId) },
+          el('span', { class: 'when' }, dayClock(r.startedAt)),
+          el('b', {}, r.callerName || r.callerNumber || r.channelName),
+          el('span', {}, `${Math.round(r.durationSeconds ?? 0)} s`),
+          r.dominant ? el('span', { class: 'badge', style: `color:${color(r.dominant)}` }, r.dominant) : null,
+          r.peakNegativity != null ? el('span', { class: negClass(r.peakNegativity) }, `peak ${pct(r.peakNegativity)}`) : null,
+          el('span', { class: 'when' }, r.endReason || ''),
+        );
+        li.addEventListener('keydown', (ev) => {
+          if (ev.key === 'Enter' || ev.key === ' ') (ev.preventDefault(), openPast(r.callId));
+        });
+        return li;
+      }),
+    );
+  }
+
+  /** Opens an ended call from the history database (GET /api/calls/:id answers it after the end). */
+  async function openPast(callId) {
+    const { status, data } = await api('GET', `/api/calls/${encodeURIComponent(callId)}`);
+    if (status !== 200) {
+      if (selected === callId) selected = null;
+      schedule();
+      return;
+    }
+    const r = data.call;
+    const c = {
+      ...r,
+      ended: r.state === 'ended',
+      tapped: false,
+      alerts: new Map(),
+      actions: new Map(),
+      timeline: data.history.timeline.map((p) => ({ t: Date.parse(p.ts) / 1000, speech: p.speech, negativity: p.negativity, probs: p.probs })),
+      alertLog: data.history.alerts,
+      lastEmotion: null,
+    };
+    const lastPoint = data.history.timeline[data.history.timeline.length - 1];
+    if (lastPoint) c.lastEmotion = { ...lastPoint, seq: 0, dominant: r.dominant, confidence: 0 };
+    for (const a of data.history.actions) setAction(c, a);
+    if (!c.ended && calls.has(callId)) return select(callId);
+    past.set(callId, c);
+    selected = callId;
+    chartCallId = null;
+    renderedActions = null;
+    renderRecent();
+    schedule();
+  }
+
+  async function loadRules() {
+    const [r, s] = await Promise.all([api('GET', '/api/rules'), api('GET', '/api/supervisors')]);
+    if (r.status === 200) for (const rule of r.data.rules) rules.set(rule.name, rule);
+    if (s.status === 200) {
+      supervisors = s.data.supervisors;
+      $('listen-to').replaceChildren(...supervisors.map((sup) => el('option', { value: sup }, sup)));
+    }
+    schedule();
+  }
+
+  // The export needs the token header: fetched, then saved from a blob.
+  for (const a of document.querySelectorAll('[data-export]')) {
+    a.addEventListener('click', async (ev) => {
+      ev.preventDefault();
+      const res = await fetch(`/api/export/calls?format=${a.dataset.export}`, { headers: authHeaders() });
+      if (!res.ok) return;
+      const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '')?.[1] || `ser-calls.${a.dataset.export}`;
+      const link = el('a', { href: URL.createObjectURL(await res.blob()), download: name });
+      link.click();
+      URL.revokeObjectURL(link.href);
+    });
+  }
+
+  // ---------- listen in ----------
+  $('listen').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!selected || !calls.has(selected)) return;
+    const out = $('listen-result');
+    out.className = 'result';
+    out.textContent = `ringing ${$('listen-to').value}…`;
+    const body = { supervisor: $('listen-to').value, spy: $('listen-spy').value, by: 'console' };
+    const { status, data } = await api('POST', `/api/calls/${encodeURIComponent(selected)}/listen`, body);
+    out.className = status === 200 ? 'result' : 'result error';
+    out.textContent = status === 200 ? `listening on ${body.supervisor}` : data.error?.message || `refused (${status})`;
+  });
 
   // ---------- force form ----------
   const form = $('force');

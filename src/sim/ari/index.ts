@@ -109,6 +109,9 @@ export interface SimChannelInfo {
   exten: string;
   leftStasisWith: Record<string, string> | null;
   snoopOf: string | null;
+  /** Snoop channels: what they hear (spy) and send (whisper); 'none' for other channels. */
+  spy: 'none' | 'in' | 'out' | 'both';
+  whisper: 'none' | 'in' | 'out' | 'both';
   /** externalMedia channels: where RTP goes, from which local port, and how much was sent. */
   rtp: { to: string; localPort: number; format: string; sent: number; active: boolean; silent: boolean; ssrc: number } | null;
 }
@@ -328,6 +331,8 @@ export class AriSimulator extends EventEmitter<SimEvents> {
       exten: ch.dialplan.exten,
       leftStasisWith: ch.leftStasisWith ? { ...ch.leftStasisWith } : null,
       snoopOf: ch.snoopOf,
+      spy: ch.spy,
+      whisper: ch.whisper,
       rtp:
         ch.external && tap
           ? { to: `${ch.external.host}:${ch.external.port}`, localPort: ch.external.localPort, format: ch.external.format, ...tap }
