@@ -13,7 +13,11 @@ RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     SER_HTTP_HOST=0.0.0.0 \
-    SER_HTTP_PORT=8090
+    SER_HTTP_PORT=8090 \
+    SER_HISTORY_PATH=/var/lib/ser-ari/ser-history.sqlite
+# The call history (SQLite) lives in a volume the non-root user can write; the app folder stays read-only to it.
+RUN mkdir -p /var/lib/ser-ari && chown node:node /var/lib/ser-ari
+VOLUME /var/lib/ser-ari
 WORKDIR /app
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -22,6 +22,7 @@ interface Compose {
   name: string;
   services: Record<string, Service>;
   networks: Record<string, { ipam: { config: Array<{ subnet: string }> } }>;
+  volumes?: Record<string, unknown>;
 }
 
 const compose = parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as Compose;
@@ -94,14 +95,21 @@ describe('docker-compose.yml', () => {
     expect(env.SER_RTP_HOST).toBe(Object.values(ser!.networks)[0]!.ipv4_address);
   });
 
-  it('builds ser-ari once from the Dockerfile, as a non-root user, and mounts only its config, read-only', () => {
+  it('builds ser-ari once from the Dockerfile, as a non-root user, and mounts its config read-only and a volume for the history', () => {
     expect((ser as { build?: string }).build).toBe('.');
     expect(ser!.command).toBeUndefined(); // the image's CMD: nothing installed or compiled at start
     const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^CMD \["run", "--config", "\/etc\/ser-ari\/ser-ari\.yaml"\]$/m);
     expect(dockerfile).toMatch(/ONNXRUNTIME_NODE_INSTALL=skip/);
-    expect(ser!.volumes).toEqual(['./dialplan/ser-ari.docker.yaml:/etc/ser-ari/ser-ari.yaml:ro']);
+    // the call history needs a folder the image's user can write, kept in a named volume
+    const historyPath = /SER_HISTORY_PATH=(\S+)/.exec(dockerfile)?.[1];
+    expect(historyPath).toBeDefined();
+    const historyDir = historyPath!.slice(0, historyPath!.lastIndexOf('/'));
+    expect(dockerfile).toContain(`chown node:node ${historyDir}`);
+    expect(dockerfile).toMatch(new RegExp(`^VOLUME ${historyDir}$`, 'm'));
+    expect(ser!.volumes).toEqual(['./dialplan/ser-ari.docker.yaml:/etc/ser-ari/ser-ari.yaml:ro', `ser-history:${historyDir}`]);
+    expect(compose.volumes).toHaveProperty('ser-history');
     // what the image copies exists in the checkout
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const src of m[1]!.split(' ')) if (!src.includes('*')) expect(existsSync(join(REPO, src)), src).toBe(true);
@@ -189,5 +197,8 @@ describe('deploy/systemd/ser-ari.service', () => {
       expect(service[k], k).toBe(v);
     }
     expect(service.RestrictAddressFamilies).toBe('AF_INET AF_INET6 AF_UNIX');
+    // ProtectSystem=strict leaves only the state folder writable: the history must live there
+    expect(service.StateDirectory).toBe('ser-ari');
+    expect(service.Environment).toBe('SER_HISTORY_PATH=/var/lib/ser-ari/ser-history.sqlite');
   });
 });
