@@ -16,7 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { resampleTo8k } from '../src/audio/resample.js';
 import { EnergyVad } from '../src/audio/vad.js';
 import { parseWav } from '../src/audio/wav.js';
-import { Windower, type AudioWindow } from '../src/audio/windower.js';
+import { windowsOf, type AudioWindow } from '../src/audio/windower.js';
 import { loadModelCard } from '../src/inference/model-card.js';
 
 const OUT = process.argv[2] ?? '/tmp/ser-cb/windows.jsonl';
@@ -56,16 +56,8 @@ const windowSamples = Math.round(card.windowSeconds * card.sampleRate);
 const hopSamples = Math.round(card.hopSeconds * card.sampleRate);
 const minSamples = Math.round(card.minSeconds * card.sampleRate);
 
-function windowsOf(audio: Float32Array): AudioWindow[] {
-  const w = new Windower({ sampleRate: card.sampleRate, windowSamples, hopSamples }, new EnergyVad());
-  const out: AudioWindow[] = [];
-  for (let i = 0; i < audio.length; i += 160) {
-    const win = w.push(audio, i, Math.min(160, audio.length - i));
-    if (win) out.push(win);
-  }
-  const last = w.flush();
-  if (last) out.push(last);
-  return out;
+function windowsOfClip(audio: Float32Array): AudioWindow[] {
+  return windowsOf(audio, { sampleRate: card.sampleRate, windowSamples, hopSamples });
 }
 
 function tilt(x: Float32Array): number {
@@ -87,7 +79,7 @@ let nWin = 0;
 for (const [ci, c] of clips.entries()) {
   const wav = parseWav(readFileSync(c.path));
   const audio = resampleTo8k(wav.channels[0]!, wav.sampleRate);
-  const wins = windowsOf(audio).filter((w) => w.samples.length >= minSamples);
+  const wins = windowsOfClip(audio).filter((w) => w.samples.length >= minSamples);
   for (const [wi, w] of wins.entries()) {
     const out = await session.run({ [card.input.name]: new ort.Tensor('float32', w.samples, [1, w.samples.length]) });
     const p = out[card.output.name]!.data as Float32Array;

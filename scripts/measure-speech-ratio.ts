@@ -5,7 +5,7 @@
  * talking on. For several pause bridges, the percentiles of the ratio over all windows.
  * `npx tsx scripts/measure-speech-ratio.ts [bridge ms,...]`
  */
-import { Windower } from '../src/audio/windower.js';
+import { windowsOf } from '../src/audio/windower.js';
 import { CREMA_D_CLIPS, loadClips, type DemoClip } from '../src/sim/demo-audio.js';
 
 const bridges = (process.argv[2] ?? '0,100,200,300,400').split(',').map(Number);
@@ -15,15 +15,7 @@ let seed = 7;
 const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 
 function windows(audio: Float32Array, bridgeMs: number): number[] {
-  const w = new Windower({ sampleRate: 8000, windowSamples: 24000, hopSamples: 8000 }, undefined, bridgeMs);
-  const out: number[] = [];
-  for (let i = 0; i + 160 <= audio.length; i += 160) {
-    const win = w.push(audio, i, 160);
-    if (win) out.push(win.speechRatio);
-  }
-  const last = w.flush();
-  if (last) out.push(last.speechRatio);
-  return out;
+  return windowsOf(audio.subarray(0, audio.length - (audio.length % 160)), { sampleRate: 8000, windowSamples: 24000, hopSamples: 8000 }, undefined, bridgeMs).map((w) => w.speechRatio);
 }
 
 function call(actorClips: DemoClip[]): Float32Array {

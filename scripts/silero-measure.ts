@@ -5,8 +5,7 @@
  *   nice -n 10 npx tsx scripts/silero-measure.ts
  */
 import * as ort from 'onnxruntime-node';
-import { EnergyVad } from '../src/audio/vad.js';
-import { Windower, type AudioWindow } from '../src/audio/windower.js';
+import { windowsOf, type AudioWindow } from '../src/audio/windower.js';
 import { SileroBatch, SILERO_CHUNK } from '../src/audio/silero.js';
 import { CREMA_D_CLIPS, concatenate, loadClips } from '../src/sim/demo-audio.js';
 import { lineSignals, scaleToDbfs } from '../test/audio/line-signals.js';
@@ -15,15 +14,7 @@ const RATE = 8000;
 const silero = await SileroBatch.open(ort);
 
 function windows(audio: Float32Array): AudioWindow[] {
-  const w = new Windower({ sampleRate: RATE, windowSamples: 24000, hopSamples: 8000 }, new EnergyVad());
-  const out: AudioWindow[] = [];
-  for (let i = 0; i < audio.length; i += 160) {
-    const win = w.push(audio, i, Math.min(160, audio.length - i));
-    if (win) out.push(win);
-  }
-  const last = w.flush();
-  if (last) out.push(last);
-  return out.filter((x) => x.samples.length >= 4000);
+  return windowsOf(audio, { sampleRate: RATE, windowSamples: 24000, hopSamples: 8000 }).filter((x) => x.samples.length >= 4000);
 }
 
 const SEGMENTS = [10240, 16384, 24000];

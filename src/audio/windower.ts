@@ -177,3 +177,16 @@ export class Windower {
     };
   }
 }
+
+/** Every window of a whole recording, cut as the live path cuts a call (20 ms frames, then the tail). */
+export function windowsOf(audio: Float32Array, spec: WindowSpec, vad: EnergyVad = new EnergyVad(), bridgeMs = DEFAULT_BRIDGE_MS): AudioWindow[] {
+  const windower = new Windower(spec, vad, bridgeMs);
+  const out: AudioWindow[] = [];
+  for (let i = 0; i < audio.length; i += FRAME) {
+    const w = windower.push(audio, i, Math.min(FRAME, audio.length - i));
+    if (w) out.push(w);
+  }
+  const last = windower.flush();
+  if (last) out.push(last);
+  return out;
+}

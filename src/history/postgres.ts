@@ -2,7 +2,7 @@ import pg from 'pg';
 import { SerError } from '../errors.js';
 import { redactUrlUserinfo } from '../log/redact-url.js';
 import type { CallSummary } from '../events/types.js';
-import type { ActionRow, AlertRow, AuditRow, Batch, CallQuery, CallRow, HistoryStore, StoredCall, TimelineRow } from './store.js';
+import { callRowFrom, type ActionRow, type AlertRow, type AuditRow, type Batch, type CallQuery, type CallRow, type HistoryStore, type StoredCall, type TimelineRow } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ser_calls (
@@ -208,27 +208,5 @@ function iso(v: unknown): string | null {
 }
 
 function callRow(r: Row): CallRow {
-  const str = (x: unknown): string | null => (x === null || x === undefined ? null : String(x));
-  const num = (x: unknown): number | null => (x === null || x === undefined ? null : Number(x));
-  return {
-    callId: String(r.call_id),
-    instance: String(r.instance),
-    state: r.ended_at === null ? 'live' : 'ended',
-    channelName: String(r.channel_name),
-    callerNumber: str(r.caller_number),
-    callerName: str(r.caller_name),
-    mode: r.mode as CallRow['mode'],
-    phase: String(r.phase),
-    queue: str(r.queue),
-    context: str(r.context),
-    agent: str(r.agent),
-    startedAt: iso(r.started_at)!,
-    endedAt: iso(r.ended_at),
-    endReason: str(r.end_reason),
-    durationSeconds: num(r.duration_seconds),
-    dominant: str(r.dominant),
-    peakNegativity: num(r.peak_negativity),
-    actionsExecuted: Number(r.actions_executed ?? 0),
-    summary: (r.summary as CallSummary | null) ?? null,
-  };
+  return callRowFrom(r, { time: iso, summary: (v) => (v as CallSummary | null | undefined) ?? null });
 }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Database as DatabaseT } from 'node-sqlite3-wasm';
 import { SerError } from '../errors.js';
 import type { CallSummary } from '../events/types.js';
-import type { ActionRow, AlertRow, AuditRow, Batch, CallQuery, CallRow, HistoryStore, StoredCall, TimelineRow } from './store.js';
+import { callRowFrom, type ActionRow, type AlertRow, type AuditRow, type Batch, type CallQuery, type CallRow, type HistoryStore, type StoredCall, type TimelineRow } from './store.js';
 
 // CommonJS, synchronous: loading it compiles the WASM module once (about 60 ms).
 const require = createRequire(import.meta.url);
@@ -246,27 +246,8 @@ function alive(pid: number): boolean {
 type Row = Record<string, unknown>;
 
 function callRow(r: Row): CallRow {
-  const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-  return {
-    callId: String(r.call_id),
-    instance: String(r.instance),
-    state: r.ended_at === null ? 'live' : 'ended',
-    channelName: String(r.channel_name),
-    callerNumber: str(r.caller_number),
-    callerName: str(r.caller_name),
-    mode: r.mode as CallRow['mode'],
-    phase: String(r.phase),
-    queue: str(r.queue),
-    context: str(r.context),
-    agent: str(r.agent),
-    startedAt: String(r.started_at),
-    endedAt: str(r.ended_at),
-    endReason: str(r.end_reason),
-    durationSeconds: num(r.duration_seconds),
-    dominant: str(r.dominant),
-    peakNegativity: num(r.peak_negativity),
-    actionsExecuted: Number(r.actions_executed ?? 0),
-    summary: r.summary === null || r.summary === undefined ? null : (JSON.parse(String(r.summary)) as CallSummary),
-  };
+  return callRowFrom(r, {
+    time: (v) => (v === null || v === undefined ? null : String(v)),
+    summary: (v) => (v === null || v === undefined ? null : (JSON.parse(String(v)) as CallSummary)),
+  });
 }

@@ -166,3 +166,36 @@ export function decidedBy(rule: string, outcome: ActionOutcome, reason: string |
   if (outcome === 'cancelled') return 'system';
   return rule === 'forced' ? 'api' : `rule:${rule}`;
 }
+
+/** How one database returns the columns whose type it keeps its own way. */
+export interface ColumnReaders {
+  time(v: unknown): string | null;
+  summary(v: unknown): CallSummary | null;
+}
+
+/** A row of the calls table (snake_case columns) as a CallRow. */
+export function callRowFrom(r: Record<string, unknown>, read: ColumnReaders): CallRow {
+  const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    callId: String(r.call_id),
+    instance: String(r.instance),
+    state: r.ended_at === null ? 'live' : 'ended',
+    channelName: String(r.channel_name),
+    callerNumber: str(r.caller_number),
+    callerName: str(r.caller_name),
+    mode: r.mode as CallRow['mode'],
+    phase: String(r.phase),
+    queue: str(r.queue),
+    context: str(r.context),
+    agent: str(r.agent),
+    startedAt: read.time(r.started_at)!,
+    endedAt: read.time(r.ended_at),
+    endReason: str(r.end_reason),
+    durationSeconds: num(r.duration_seconds),
+    dominant: str(r.dominant),
+    peakNegativity: num(r.peak_negativity),
+    actionsExecuted: Number(r.actions_executed ?? 0),
+    summary: read.summary(r.summary),
+  };
+}

@@ -1,8 +1,7 @@
 import { resampleTo8k } from '../audio/resample.js';
 import { SpeechGate } from '../audio/speech-gate.js';
-import { EnergyVad } from '../audio/vad.js';
 import type { DecodedWav } from '../audio/wav.js';
-import { Windower, type AudioWindow } from '../audio/windower.js';
+import { windowsOf, type AudioWindow } from '../audio/windower.js';
 import { CallerBaseline, callerModelFromCard } from '../emotion/caller-baseline.js';
 import { NEGATIVE_LABELS, type Probs } from '../emotion/tracker.js';
 import type { InferenceEngine } from '../inference/engine.js';
@@ -69,8 +68,6 @@ export interface FileAnalysis {
   summary: { channels: ChannelSummary[]; moments: Moment[] };
 }
 
-const FRAME = 160;
-
 /** The live path's windowing, VAD and model over a recorded call; each channel of a stereo file is one party. */
 export async function analyzeWav(
   file: string,
@@ -87,7 +84,7 @@ export async function analyzeWav(
   for (let ch = 0; ch < wav.channels.length; ch++) {
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
-    const found = windowsOf(audio, engine);
+    const found = windowsOfCall(audio, engine);
     const energy = found.map((w) => w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples);
     const gated = new Array<boolean>(found.length).fill(false);
     let outputs: (Float32Array | null)[];
@@ -156,19 +153,8 @@ function nullIfNaN(x: number): number | null {
   return Number.isNaN(x) ? null : x;
 }
 
-function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
-  const windower = new Windower(
-    { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples },
-    new EnergyVad(),
-  );
-  const out: AudioWindow[] = [];
-  for (let i = 0; i < audio.length; i += FRAME) {
-    const w = windower.push(audio, i, Math.min(FRAME, audio.length - i));
-    if (w) out.push(w);
-  }
-  const last = windower.flush();
-  if (last) out.push(last);
-  return out;
+function windowsOfCall(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
+  return windowsOf(audio, { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples });
 }
 
 function summarise(channel: number, ws: WindowResult[], labels: readonly string[]): ChannelSummary {

@@ -10,29 +10,15 @@ import { emotionEventInput } from '../../src/events/from-tracker.js';
 import type { EmotionEvent } from '../../src/events/types.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { observeBus } from '../../src/metrics/observe.js';
-import type { CallControl, PbxResult } from '../../src/pbx/types.js';
 import { RuleEngine } from '../../src/policy/engine.js';
 import { parseRules } from '../../src/policy/load-rules.js';
 import { HAVE_CHROMIUM, launchChromium, type Browser } from '../helpers/chromium.js';
 import { REPO } from '../helpers/paths.js';
-import { TOKEN, world, type World } from './support.js';
+import { TOKEN, world, type World, RecordingControl } from './support.js';
 
 const LABELS = ['ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD'];
 const SCREENSHOT = join(REPO, 'test-artifacts', 'console.png');
 
-/** The PBX side: records what the rule engine asks for. */
-class RecordingControl implements CallControl {
-  readonly ops: string[] = [];
-  #ok(op: string, callId: string): Promise<PbxResult> {
-    this.ops.push(`${op}:${callId}`);
-    return Promise.resolve({ ok: true });
-  }
-  setVariables(callId: string) { return this.#ok('setVariables', callId); }
-  setPriority(callId: string) { return this.#ok('setPriority', callId); }
-  transfer(callId: string) { return this.#ok('transfer', callId); }
-  play(callId: string) { return this.#ok('play', callId); }
-  hangup(callId: string) { return this.#ok('hangup', callId); }
-}
 
 /** Per caller: the model output of each second (same order as LABELS). */
 const CALLERS = {

@@ -9,26 +9,13 @@ import { createLogger } from '../../src/log/logger.js';
 import { TargetAllowlist } from '../../src/config/targets.js';
 import { HistoryRecorder, SqliteStore } from '../../src/history/index.js';
 import { readableRule } from '../../src/policy/readable.js';
-import type { CallControl, PbxResult } from '../../src/pbx/types.js';
 import { RuleEngine } from '../../src/policy/engine.js';
 import { parseRules } from '../../src/policy/load-rules.js';
 import { HAVE_CHROMIUM, launchChromium, type Browser } from '../helpers/chromium.js';
-import { world, type World } from './support.js';
+import { world, type World, RecordingControl } from './support.js';
 
 const LABELS = ['ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD'];
 
-class OkControl implements CallControl {
-  readonly ops: string[] = [];
-  #ok(op: string, callId: string): Promise<PbxResult> {
-    this.ops.push(`${op}:${callId}`);
-    return Promise.resolve({ ok: true });
-  }
-  setVariables(callId: string) { return this.#ok('setVariables', callId); }
-  setPriority(callId: string) { return this.#ok('setPriority', callId); }
-  transfer(callId: string) { return this.#ok('transfer', callId); }
-  play(callId: string) { return this.#ok('play', callId); }
-  hangup(callId: string) { return this.#ok('hangup', callId); }
-}
 
 /** Three callers, each driving one rule to a different end before any page is open. */
 const CALLERS = {
@@ -46,7 +33,7 @@ describe.skipIf(!HAVE_CHROMIUM)('issue 16: a console opened after the actions sh
   let page: Page;
   let w: World;
   let engine: RuleEngine;
-  const control = new OkControl();
+  const control = new RecordingControl();
   const events: ActionEvent[] = [];
   const listened: string[] = [];
   let recorder: HistoryRecorder;

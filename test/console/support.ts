@@ -8,6 +8,7 @@ import { EventBus } from '../../src/events/bus.js';
 import type { CallSummary } from '../../src/events/types.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import type { CallControl, PbxResult } from '../../src/pbx/types.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 
@@ -167,4 +168,18 @@ export async function sseClient(url: string, query = '', headers: Record<string,
   });
   res.on('error', () => {});
   return Object.assign(c, { res });
+}
+
+/** The PBX side of a console test: says yes to everything and records what the rule engine asked for. */
+export class RecordingControl implements CallControl {
+  readonly ops: string[] = [];
+  #ok(op: string, callId: string): Promise<PbxResult> {
+    this.ops.push(`${op}:${callId}`);
+    return Promise.resolve({ ok: true });
+  }
+  setVariables(callId: string) { return this.#ok('setVariables', callId); }
+  setPriority(callId: string) { return this.#ok('setPriority', callId); }
+  transfer(callId: string) { return this.#ok('transfer', callId); }
+  play(callId: string) { return this.#ok('play', callId); }
+  hangup(callId: string) { return this.#ok('hangup', callId); }
 }

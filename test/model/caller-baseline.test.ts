@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnergyVad } from '../../src/audio/vad.js';
 import { parseWav } from '../../src/audio/wav.js';
-import { Windower, type AudioWindow } from '../../src/audio/windower.js';
+import { windowsOf, type AudioWindow } from '../../src/audio/windower.js';
 import { CallerBaseline, callerModelFromCard } from '../../src/emotion/caller-baseline.js';
 import { InferenceEngine } from '../../src/inference/engine.js';
 import { mulberry32 } from '../../src/sim/prng.js';
@@ -41,7 +40,7 @@ describe.skipIf(!HAVE_CREMA_D)('caller baseline on test-actor calls', () => {
         const j = Math.floor(rand() * (i + 1));
         [clips[i], clips[j]] = [clips[j]!, clips[i]!];
       }
-      const windows = clips.map((r) => windowsOf(parseWav(readFileSync(join(CLIPS, r[0]!))).channels[0]!, engine));
+      const windows = clips.map((r) => callWindows(parseWav(readFileSync(join(CLIPS, r[0]!))).channels[0]!, engine));
       const probs = await Promise.all(windows.map((ws) => Promise.all(ws.map((w) => engine.infer(w.samples).then((x) => x.probs)))));
       const baseline = new CallerBaseline(labels.length, caller);
       const adj = new Float64Array(labels.length);
@@ -81,14 +80,6 @@ function argmax(x: ArrayLike<number>): number {
   return top;
 }
 
-function windowsOf(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
-  const w = new Windower({ sampleRate: 8000, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples }, new EnergyVad());
-  const out: AudioWindow[] = [];
-  for (let i = 0; i < audio.length; i += 160) {
-    const win = w.push(audio, i, Math.min(160, audio.length - i));
-    if (win) out.push(win);
-  }
-  const last = w.flush();
-  if (last) out.push(last);
-  return out.filter((x) => x.samples.length >= engine.minSamples);
+function callWindows(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
+  return windowsOf(audio, { sampleRate: 8000, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples }).filter((x) => x.samples.length >= engine.minSamples);
 }
