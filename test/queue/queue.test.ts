@@ -145,6 +145,20 @@ async function assertClean(w: World, keepChannels: string[] = []): Promise<void>
 }
 
 describe('PriorityQueue against the ARI simulator', () => {
+  it('a Local agent: the endpoint subscription is refused (422, as Asterisk has no Local endpoints) and only warned; the leg and its ;2 half end with the call', async () => {
+    const w = await world([{ endpoint: 'Local/agent@ser-test-agent', behaviour: 'answer' }]);
+    expect(w.rest.filter((r) => r.path.endsWith('/subscription')).map((r) => [r.query['eventSource'], r.status])).toEqual([
+      ['endpoint:Local/agent@ser-test-agent', 422],
+    ]);
+    const a = await w.call('5550001');
+    await until(() => pairOf(w, a) !== null);
+    const leg = pairOf(w, a)!.agentChannel;
+    expect(w.sim.channel(`${leg};2`)).toMatchObject({ kind: 'local', localPeer: leg });
+    w.sim.hangup(a);
+    await assertClean(w);
+    expect(w.sim.channels()).toEqual([]);
+  });
+
   it('waits in a holding bridge with music on hold, then bridges the caller with an answering agent and marks the call agent', async () => {
     const w = await world([{ endpoint: 'PJSIP/1001', behaviour: 'answer', answerAfterMs: 100 }]);
     const a = await w.call('5550001');

@@ -142,8 +142,9 @@ function roleKind(name: string): string {
 /**
  * Per-role event sequences: channels are named by kind (chan, snoop, em) and order of first
  * appearance, so that ids, names and timestamps drop out and the recorded Local channels compare
- * with the simulator's PJSIP callers. The far halves of Local channels (`;2`) and MOH announcers
- * are skipped: the simulator has no such channels.
+ * with the simulator's PJSIP callers. The far halves of Local channels (`;2`) are skipped (the
+ * replays use PJSIP callers, which have none; local-half.test.ts compares them), and so are MOH
+ * announcers, which the simulator does not have.
  */
 export function byRole(events: AriEvent[]): Map<string, Shape[]> {
   const roles = new Map<string, string>();

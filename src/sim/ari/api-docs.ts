@@ -197,6 +197,12 @@ export const EVENT_MODELS: Record<string, Props> = {
     dialstatus: { type: 'string', required: true },
   },
   ChannelStateChange: { channel: { type: 'Channel', required: true } },
+  ChannelCallerId: {
+    caller_presentation: { type: 'int', required: true },
+    caller_presentation_txt: { type: 'string', required: true },
+    channel: { type: 'Channel', required: true },
+  },
+  ChannelConnectedLine: { channel: { type: 'Channel', required: true } },
   ChannelDialplan: { channel: { type: 'Channel', required: true }, dialplan_app: { type: 'string', required: true }, dialplan_app_data: { type: 'string', required: true } },
   ChannelHangupRequest: { cause: { type: 'int' }, soft: { type: 'boolean' }, channel: { type: 'Channel', required: true } },
   ChannelDestroyed: { cause: { type: 'int', required: true }, cause_txt: { type: 'string', required: true }, channel: { type: 'Channel', required: true } },

@@ -32,8 +32,10 @@ export class IdSource {
     return `PJSIP/${resource}-${hex8(this.#pjsip++)}`;
   }
 
-  localName(endpoint: string): string {
-    return `Local/${endpoint}-${hex8(this.#local++)};1`;
+  /** The two halves of one Local channel: `;1` (the caller's side) and `;2` (runs the dialplan). */
+  localNames(endpoint: string): [string, string] {
+    const base = `Local/${endpoint}-${hex8(this.#local++)}`;
+    return [`${base};1`, `${base};2`];
   }
 
   snoopName(targetId: string): string {

@@ -27,6 +27,13 @@
  *   after `hangupAfterMs`), `no-answer` (rings until the originate/dial timeout, then cause 19),
  *   `busy` (Dial BUSY, cause 17), `offline` (endpoint state offline; originate fails with
  *   500 {"error":"Allocation failed"}, as ast_request does for an unreachable endpoint).
+ * - Local channels (originate/create to `Local/<exten>@<context>`) come in two halves: `;1` (the
+ *   returned channel) and `;2` (id `otherChannelId`, else `<channelId>;2`, else a unique id), which
+ *   runs that extension of the dialplan table (Answer() waits 500 ms for media); an app that
+ *   originated with app= gets the `;2` events too. Either half's end ends both (recorded in 01, 05, 06).
+ *   `addAgent('Local/...')` sets how the dial string answers; Local has no endpoints (subscription 422).
+ * - `transmitSilence` (default true): off, a whisper to a caller in Wait() finishes `done` but is not
+ *   in the caller's `heard` list (hearing.ts).
  * - Media: a caller's `audio` (8 kHz, [-1, 1]) runs on the wall clock from placeCall; a bridged
  *   agent's `audio` is what the caller hears (spy=out). An externalMedia channel sends RTP from its
  *   own UDP socket (UNICASTRTP_LOCAL_PORT) while bridged with a snoop or an endpoint channel.
@@ -102,7 +109,8 @@ export interface SimChannelInfo {
   dialplanApp: string | null;
   stasisStatus: 'RUNNING' | 'FAILED' | null;
   hungUp: boolean;
-  kind: 'caller' | 'originated' | 'snoop' | 'external';
+  /** `local`: the `;2` half of a Local channel (id `<channelId>;2` with a preset channelId), which runs the dialplan. */
+  kind: 'caller' | 'originated' | 'local' | 'snoop' | 'external';
   dialplanAppData: string | null;
   /** Where in the dialplan the channel is (context, extension). */
   context: string;
@@ -112,6 +120,10 @@ export interface SimChannelInfo {
   /** Snoop channels: what they hear (spy) and send (whisper); 'none' for other channels. */
   spy: 'none' | 'in' | 'out' | 'both';
   whisper: 'none' | 'in' | 'out' | 'both';
+  /** Local channels: the other half's id. */
+  localPeer: string | null;
+  /** Media played to the end that reached this channel's far end (see hearing.ts). */
+  heard: string[];
   /** externalMedia channels: where RTP goes, from which local port, and how much was sent. */
   rtp: { to: string; localPort: number; format: string; sent: number; active: boolean; silent: boolean; ssrc: number } | null;
 }
@@ -144,6 +156,11 @@ export interface AriSimulatorOptions {
    */
   externalMediaStasisDelayMs?: number;
   dialplan?: DialplanTable;
+  /**
+   * asterisk.conf `transmit_silence` (default true, as README tells admins to set it). When false, a
+   * whisper to a caller in a silent application (Wait()) is reported `done` but not heard.
+   */
+  transmitSilence?: boolean;
 }
 
 type SimEvents = {
@@ -183,6 +200,7 @@ export class AriSimulator extends EventEmitter<SimEvents> {
       soundDurationMs: opts.soundDurationMs ?? 1000,
       sounds: new Set(opts.sounds ?? DEFAULT_SOUNDS),
       dialplan: { ...DEFAULT_DIALPLAN, ...opts.dialplan },
+      transmitSilence: opts.transmitSilence ?? true,
     });
     const router = new Router();
     const routes = [
@@ -240,10 +258,13 @@ export class AriSimulator extends EventEmitter<SimEvents> {
     return ch.id;
   }
 
-  /** The far end hangs up (Q.850 `cause`, default 16). Unknown or ended channels are ignored. */
+  /**
+   * The far end hangs up (Q.850 `cause`, default 16). For a Local channel (either half) that is its
+   * `;2` half running Hangup(). Unknown or ended channels are ignored.
+   */
   hangup(channelId: string, cause = 16): void {
     const ch = this.#pbx.channels.get(channelId);
-    if (ch) this.#pbx.hangupChannel(ch, { cause, byAri: false });
+    if (ch) this.#pbx.farEndHangup(ch, cause);
   }
 
   /**
@@ -333,6 +354,8 @@ export class AriSimulator extends EventEmitter<SimEvents> {
       snoopOf: ch.snoopOf,
       spy: ch.spy,
       whisper: ch.whisper,
+      localPeer: ch.localPeer,
+      heard: [...ch.heardMedia],
       rtp:
         ch.external && tap
           ? { to: `${ch.external.host}:${ch.external.port}`, localPort: ch.external.localPort, format: ch.external.format, ...tap }

@@ -6,8 +6,8 @@ import { asteriskTime } from './time.js';
  * (shared/asterisk/recorded: key order and fields of the Channel and Bridge models).
  */
 
-/** How the channel came to exist; decides which events it gets (see pbx.ts). */
-export type ChannelKind = 'caller' | 'originated' | 'snoop' | 'external';
+/** How the channel came to exist; decides which events it gets (see pbx.ts). `local`: the `;2` half of a Local channel. */
+export type ChannelKind = 'caller' | 'originated' | 'local' | 'snoop' | 'external';
 export type ChannelState = 'Down' | 'Ring' | 'Ringing' | 'Up';
 export type SpyDirection = 'none' | 'in' | 'out' | 'both';
 
@@ -76,6 +76,10 @@ export class SimChannel {
   audio: AudioSource | null = null;
   /** What Asterisk plays to the channel (a bridged agent's voice), heard by spy=out. */
   heard: AudioSource | null = null;
+  /** Local channels: the id of the other half. */
+  localPeer: string | null = null;
+  /** Media that reached the far end of the channel, in order (what the caller heard). */
+  readonly heardMedia: string[] = [];
   /** Snoop channels: the spied channel and directions. */
   snoopOf: string | null = null;
   spy: SpyDirection = 'none';

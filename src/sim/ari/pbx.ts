@@ -1,6 +1,7 @@
 import type { Socket } from 'node:dgram';
 import type { AppHub } from './apps.js';
 import { causeText } from './causes.js';
+import { receivesFrames, whisperReaches } from './hearing.js';
 import type { IdSource } from './ids.js';
 import { AudioSource, TapStream, type MediaFormat, type TapScheduler } from './media.js';
 import { SimBridge, SimChannel, type ChannelState, type PlaybackJson, type SpyDirection } from './model.js';
@@ -36,6 +37,8 @@ interface Playback {
   targetKind: 'channel' | 'bridge';
   targetId: string;
   timer: NodeJS.Timeout | null;
+  /** Channels the media reaches (hearing.ts), decided when it starts. */
+  listeners: SimChannel[];
 }
 
 interface Tap {
@@ -53,12 +56,31 @@ export interface DialplanTable {
 
 /** As shared/asterisk/conf/extensions.conf. */
 export const DEFAULT_DIALPLAN: DialplanTable = {
+  caller: {
+    play: ['Answer()', 'Playback(custom/prompt)', 'Hangup()'],
+    loop: ['Answer()', 'Playback(custom/prompt)'],
+    echo: ['Answer()', 'Echo()'],
+    silent: ['Answer()', 'Wait(600)', 'Hangup()'],
+  },
+  agents: {
+    agent1: ['NoOp(agent1 answering)', 'Answer()', 'Echo()'],
+    agent2: ['Answer()', 'Echo()'],
+  },
   'ser-continue': {
     queue: ['NoOp(continued into queue)', 'Queue(support,,,,30)'],
     hangup: ['NoOp(SER decided to hang up)', 'Hangup(16)'],
     moh: ['Answer()', 'MusicOnHold(default,20)'],
   },
 };
+
+/** What the `;2` half of a Local channel to an extension missing from the table runs. */
+const LOCAL_DEFAULT_EXTENSION = ['Answer()', 'Wait(600)'];
+
+/** Answer() waits up to 500 ms for media before the next priority (shared/asterisk/README.md, recorded in 01 and 05). */
+const ANSWER_MEDIA_WAIT_MS = 500;
+
+/** Dialplan applications that return at once; a `;2` half stops at the first application not in here. */
+const INSTANT_APPLICATIONS = new Set(['NoOp', 'Set', 'Answer', 'Progress', 'Ringing', 'Goto']);
 
 /** Variables app_queue sets (empty) when a caller enters Queue() (recorded in 04). */
 const QUEUE_ENTRY_VARIABLES = ['ANSWEREDTIME', 'ANSWEREDTIME_MS', 'DIALEDTIME', 'DIALEDTIME_MS', 'QUEUEWAIT', 'QUEUEWAIT_MS'];
@@ -71,6 +93,8 @@ export interface PbxOptions {
   /** Names `sound:<name>` can play; any other sound fails as a missing file does (11). */
   sounds: ReadonlySet<string>;
   dialplan: DialplanTable;
+  /** asterisk.conf `transmit_silence`: channels in a silent application still get (silence) frames, so a whisper is heard. */
+  transmitSilence: boolean;
 }
 
 type EventFields = Record<string, unknown>;
@@ -86,6 +110,7 @@ export class SimPbx {
   readonly #opts: PbxOptions;
   readonly #taps = new Map<string, Tap>();
   readonly #timers = new Map<string, Set<NodeJS.Timeout>>();
+  readonly #localAgents = new Map<string, AgentBehaviour>();
   silentTaps = 0;
 
   constructor(opts: PbxOptions) {
@@ -238,7 +263,8 @@ export class SimPbx {
       if (name === 'Queue') for (const v of QUEUE_ENTRY_VARIABLES) this.#varset(ch, v, '');
       if (name === 'Hangup') {
         const cause = Number.parseInt(data, 10);
-        this.hangupChannel(ch, { cause: Number.isFinite(cause) ? cause : 16, byAri: false });
+        // Hangup() is a soft hang-up of the channel itself (recorded for a Local ;2 half in 01).
+        this.hangupChannel(ch, { cause: Number.isFinite(cause) ? cause : 16, byAri: false, soft: true });
         return;
       }
       ch.dialplan.priority++;
@@ -287,9 +313,11 @@ export class SimPbx {
     return ep;
   }
 
+  /** chan_local has no endpoints (GET /endpoints lists none): a Local agent is only how its dial string answers. */
   addAgent(endpoint: string, agent: AgentBehaviour): void {
     const [technology = 'PJSIP', resource = endpoint] = endpoint.split('/');
-    this.endpoints.set(`${technology}/${resource}`, { technology, resource, agent });
+    if (technology === 'Local') this.#localAgents.set(resource, agent);
+    else this.endpoints.set(`${technology}/${resource}`, { technology, resource, agent });
   }
 
   endpointState(ep: SimEndpoint): 'online' | 'offline' {
@@ -298,9 +326,13 @@ export class SimPbx {
 
   // ---------------------------------------------------------------- originate / create / dial
 
-  /** Allocates an outgoing channel to `endpoint` (validated: known tech, reachable endpoint). */
+  /**
+   * Allocates an outgoing channel to `endpoint` (validated: known tech, reachable endpoint). A Local
+   * channel comes with its `;2` half (id `otherId`), in state Ring at priority 1 of the extension it dials.
+   */
   allocateOutgoing(opts: {
     id: string;
+    otherId: string;
     tech: string;
     resource: string;
     app: string | null;
@@ -311,9 +343,10 @@ export class SimPbx {
   }): SimChannel {
     const local = opts.tech === 'Local';
     const [exten = 's', context = 'default'] = local ? opts.resource.split('@') : [];
+    const [name1, name2] = local ? this.#ids.localNames(opts.resource) : [this.#ids.pjsipName(endpointOf(opts.resource)), ''];
     const ch = new SimChannel({
       id: opts.id,
-      name: local ? this.#ids.localName(opts.resource) : this.#ids.pjsipName(endpointOf(opts.resource)),
+      name: name1,
       kind: 'originated',
       endpoint: local ? null : `${opts.tech}/${endpointOf(opts.resource)}`,
       state: 'Down',
@@ -327,10 +360,30 @@ export class SimPbx {
     }
     if (opts.app) ch.ownerApps.add(opts.app);
     this.channels.set(ch.id, ch);
+    if (local) {
+      const half = new SimChannel({
+        id: opts.otherId,
+        name: name2,
+        kind: 'local',
+        state: 'Ring',
+        dialplan: { context, exten, priority: 1, app_name: '', app_data: '' },
+      });
+      half.caller = { ...ch.caller };
+      half.connected = { ...ch.connected };
+      half.localPeer = ch.id;
+      ch.localPeer = half.id;
+      this.channels.set(half.id, half);
+    }
     return ch;
   }
 
+  #localPeer(ch: SimChannel): SimChannel | null {
+    const peer = ch.localPeer ? this.channels.get(ch.localPeer) : undefined;
+    return peer && !peer.hungUp ? peer : null;
+  }
+
   #agentOf(ch: SimChannel): AgentBehaviour | null {
+    if (ch.technology === 'Local') return this.#localAgents.get(this.#dialString(ch)) ?? null;
     return ch.endpoint ? (this.endpoints.get(ch.endpoint)?.agent ?? null) : null;
   }
 
@@ -339,8 +392,12 @@ export class SimPbx {
     return ch.endpoint?.split('/')[1] ?? '';
   }
 
-  /** POST /channels with app=: rings the endpoint, which answers (and enters Stasis), is busy, or never answers. */
+  /**
+   * POST /channels with app=: rings the endpoint, which answers (and enters Stasis), is busy, or never
+   * answers. The app is subscribed to a Local channel's `;2` half too (res/ari/resource_channels.c).
+   */
   originateToApp(ch: SimChannel, app: string, args: string[], timeoutSec: number): void {
+    this.#localPeer(ch)?.ownerApps.add(app);
     this.#ring(ch, timeoutSec, () => this.#enterStasisAsCreated(ch, app, args, { varset: true }));
   }
 
@@ -366,9 +423,21 @@ export class SimPbx {
 
   #ring(ch: SimChannel, timeoutSec: number, onAnswer: () => void): void {
     const dialstring = this.#dialString(ch);
+    const half = this.#localPeer(ch);
+    if (half && (half.caller.name || half.caller.number)) {
+      this.#emitChannel(half, 'ChannelCallerId', { caller_presentation: 0, caller_presentation_txt: 'Presentation Allowed, Not Screened' });
+      this.#emitChannel(half, 'ChannelConnectedLine');
+    }
     this.#dial(ch, '', dialstring);
     const agent = this.#agentOf(ch);
     const behaviour = agent?.behaviour ?? 'answer';
+    const noAnswer = () => {
+      if (timeoutSec <= 0) return;
+      this.#after(ch, timeoutSec * 1000, () => {
+        this.#dial(ch, 'NOANSWER', dialstring);
+        this.hangupChannel(ch, { cause: 19, byAri: false });
+      });
+    };
     if (behaviour === 'busy') {
       this.#after(ch, 0, () => {
         this.#dial(ch, 'BUSY', dialstring);
@@ -377,16 +446,15 @@ export class SimPbx {
       return;
     }
     if (behaviour === 'no-answer') {
-      if (timeoutSec > 0) {
-        this.#after(ch, timeoutSec * 1000, () => {
-          this.#dial(ch, 'NOANSWER', dialstring);
-          this.hangupChannel(ch, { cause: 19, byAri: false });
-        });
-      }
+      noAnswer();
       return;
     }
     this.#after(ch, agent?.answerAfterMs ?? 0, () => {
       if (ch.hungUp) return;
+      if (half && !this.#runLocalHalf(half)) {
+        noAnswer();
+        return;
+      }
       this.#setState(ch, 'Up');
       this.#dial(ch, 'ANSWER', dialstring);
       if (agent?.audio) ch.audio = new AudioSource(agent.audio, true);
@@ -397,6 +465,31 @@ export class SimPbx {
 
   answer(ch: SimChannel): void {
     this.#setState(ch, 'Up');
+  }
+
+  /**
+   * The `;2` half runs its extension up to Answer() and answers (true), or stops at the first
+   * application that waits without answering (false: the `;1` keeps ringing). After Answer() it goes
+   * on, after the wait for media, up to the next application that waits.
+   */
+  #runLocalHalf(half: SimChannel): boolean {
+    const apps = this.#opts.dialplan[half.dialplan.context]?.[half.dialplan.exten] ?? LOCAL_DEFAULT_EXTENSION;
+    const answerAt = apps.findIndex((a) => applicationName(a) === 'Answer');
+    const untilWaiting = (list: string[]) => list.slice(0, list.findIndex((a) => !INSTANT_APPLICATIONS.has(applicationName(a))) + 1 || list.length);
+    if (answerAt < 0 || untilWaiting(apps).length <= answerAt) {
+      this.runDialplan(half, ...untilWaiting(apps));
+      return false;
+    }
+    this.runDialplan(half, ...apps.slice(0, answerAt + 1));
+    this.#setState(half, 'Up');
+    const rest = untilWaiting(apps.slice(answerAt + 1));
+    if (rest.length > 0) {
+      this.#after(half, ANSWER_MEDIA_WAIT_MS, () => {
+        half.dialplan.priority++;
+        this.runDialplan(half, ...rest);
+      });
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- variables
@@ -639,7 +732,7 @@ export class SimPbx {
    */
   play(target: { kind: 'channel' | 'bridge'; id: string }, playbackId: string, media: string[]): PlaybackJson {
     const json: PlaybackJson = { id: playbackId, media_uri: media[0] ?? '', target_uri: `${target.kind}:${target.id}`, language: 'en', state: 'queued' };
-    const pb: Playback = { json, targetKind: target.kind, targetId: target.id, timer: null };
+    const pb: Playback = { json, targetKind: target.kind, targetId: target.id, timer: null, listeners: [] };
     this.playbacks.set(playbackId, pb);
     const response = { ...json };
     const playable = media.filter((m) => this.#playable(m));
@@ -658,8 +751,25 @@ export class SimPbx {
       this.#emitPlayback(pb, 'PlaybackStarted');
     }
     const endless = playable.every((m) => m.startsWith('tone:'));
-    if (!endless) pb.timer = setTimeout(() => this.stopPlayback(playbackId), this.#opts.soundDurationMs * playable.length);
+    pb.listeners = this.#listeners(target);
+    const playedOut = () => {
+      for (const ch of pb.listeners) if (!ch.hungUp) ch.heardMedia.push(...playable);
+      this.stopPlayback(playbackId);
+    };
+    if (!endless) pb.timer = setTimeout(playedOut, this.#opts.soundDurationMs * playable.length);
     return response;
+  }
+
+  #listeners(target: { kind: 'channel' | 'bridge'; id: string }): SimChannel[] {
+    if (target.kind === 'bridge') {
+      const ids = this.bridges.get(target.id)?.channels ?? [];
+      return ids.map((id) => this.channels.get(id)!).filter((m) => m && m.kind !== 'snoop' && m.kind !== 'external');
+    }
+    const ch = this.channels.get(target.id);
+    if (!ch) return [];
+    if (ch.kind !== 'snoop') return [ch];
+    const spied = ch.snoopOf ? this.channels.get(ch.snoopOf) : undefined;
+    return spied && whisperReaches(ch) && receivesFrames(spied, this.#opts.transmitSilence) ? [spied] : [];
   }
 
   #playable(media: string): boolean {
@@ -691,22 +801,72 @@ export class SimPbx {
 
   /**
    * Ends a channel. `byAri` (DELETE /channels/{id}) gives ChannelHangupRequest cause 32 soft:true,
-   * the far end hanging up gives its Q.850 cause; ChannelDestroyed carries the Q.850 cause.
+   * Hangup() in the dialplan its cause soft:true, the far end hanging up its Q.850 cause;
+   * ChannelDestroyed carries the Q.850 cause. Either half of a Local channel takes the other with
+   * it, the other getting the cause as a hang-up request (recorded in 01, 05, 06).
    */
-  hangupChannel(ch: SimChannel, opts: { cause: number; byAri: boolean }): void {
+  hangupChannel(ch: SimChannel, opts: { cause: number; byAri: boolean; soft?: boolean }): void {
     if (ch.hungUp) return;
     ch.hungUp = true;
     this.#cancelTimers(ch);
-    this.#emitChannel(ch, 'ChannelHangupRequest', {}, opts.byAri ? { cause: 32, soft: true } : { cause: opts.cause });
+    const request = opts.byAri ? { cause: 32, soft: true } : opts.soft ? { cause: opts.cause, soft: true } : { cause: opts.cause };
+    this.#emitChannel(ch, 'ChannelHangupRequest', {}, request);
+    const peer = this.#localPeer(ch);
+    if (peer) peer.hungUp = true;
+    if (ch.kind === 'local') {
+      this.#leaveApplication(ch, opts);
+      if (peer) this.#requestPeerHangup(peer, opts.cause);
+      this.#destroy(ch, opts.cause);
+      if (peer) this.#teardown(peer, opts.cause, false);
+      return;
+    }
+    this.#teardown(ch, opts.cause, opts.byAri, peer ? () => this.#requestPeerHangup(peer, opts.cause) : undefined);
+    if (peer) {
+      this.#leaveApplication(peer, { byAri: true, cause: 16 });
+      this.#destroy(peer, opts.cause);
+    }
+  }
+
+  /** The far end hangs up: for a Local channel its `;2` half, whose application returns before Hangup() runs (01). */
+  farEndHangup(ch: SimChannel, cause: number): void {
+    const far = ch.kind === 'local' ? ch : this.#localPeer(ch);
+    if (!far) {
+      this.hangupChannel(ch, { cause, byAri: false });
+      return;
+    }
+    this.#applicationReturns(far);
+    far.dialplan.priority++;
+    this.runDialplan(far, cause === 16 ? 'Hangup()' : `Hangup(${cause})`);
+  }
+
+  #requestPeerHangup(peer: SimChannel, cause: number): void {
+    this.#cancelTimers(peer);
+    this.#emitChannel(peer, 'ChannelHangupRequest', {}, { cause });
+  }
+
+  /** A dialplan application interrupted by a soft hang-up returns, and the call ends with its Q.850 cause (04, 05, 06). */
+  #leaveApplication(ch: SimChannel, opts: { byAri: boolean; cause: number }): void {
+    if (ch.stasisApp !== null || ch.dialplanApp === null) return;
+    this.#applicationReturns(ch);
+    if (opts.byAri) this.#emitChannel(ch, 'ChannelHangupRequest', {}, { cause: opts.cause, soft: true });
+  }
+
+  #applicationReturns(ch: SimChannel): void {
+    if (ch.dialplanApp === 'Playback') this.#varset(ch, 'PLAYBACKSTATUS', 'SUCCESS');
+  }
+
+  #teardown(ch: SimChannel, cause: number, byAri: boolean, beforeDestroy?: () => void): void {
+    ch.hungUp = true;
+    this.#cancelTimers(ch);
     if (ch.bridgeId) {
       const bridge = this.bridges.get(ch.bridgeId);
       if (bridge) this.#leaveBridge(ch, bridge);
     }
     const inDialplan = ch.stasisApp === null && ch.dialplanApp !== null;
     this.leaveStasis(ch);
-    // A dialplan application interrupted by the soft hang-up ends the call with its Q.850 cause (04).
-    if (opts.byAri && inDialplan) this.#emitChannel(ch, 'ChannelHangupRequest', {}, { cause: opts.cause, soft: true });
-    this.#destroy(ch, opts.cause);
+    if (byAri && inDialplan) this.#emitChannel(ch, 'ChannelHangupRequest', {}, { cause, soft: true });
+    beforeDestroy?.();
+    this.#destroy(ch, cause);
   }
 
   /** A snoop whose spied channel went away: leaves its bridge and Stasis, no hang-up request (recorded in 01, 02, 08). */
@@ -728,8 +888,11 @@ export class SimPbx {
     if (ch.kind === 'originated' || ch.kind === 'external') {
       ch.dialplan = { ...ch.dialplan, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
     }
+    if (ch.kind === 'local') ch.dialplan = { ...ch.dialplan, app_name: '', app_data: '' };
     this.#emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: causeText(cause) });
     this.channels.delete(ch.id);
+    const peer = this.#localPeer(ch);
+    if (peer) this.hangupChannel(peer, { cause, byAri: false });
     this.#hub.forget('channels', ch.id);
     const tap = this.#taps.get(ch.id);
     if (tap) {
@@ -754,6 +917,10 @@ export class SimPbx {
     this.channels.clear();
     this.bridges.clear();
   }
+}
+
+function applicationName(application: string): string {
+  return /^\s*(\w+)/.exec(application)?.[1] ?? '';
 }
 
 /** `1001` -> 1001; `100@loop` dials user 100 at endpoint loop. */

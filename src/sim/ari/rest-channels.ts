@@ -256,9 +256,12 @@ function allocate(pbx: SimPbx, endpoint: string, presetId: string | undefined, a
     if (!ep || pbx.endpointState(ep) === 'offline') throw allocationFailed();
   }
   const id = presetId ?? pbx.ids.uniqueId();
-  if (pbx.channels.has(id)) throw conflict('Channel with given unique ID already exists');
+  // core_unreal.c: a Local channel's ;2 half is `otherChannelId`, else `<channelId>;2`, else a unique id of its own.
+  const otherId = tech !== 'Local' ? '' : (q['otherChannelId'] ?? (presetId ? `${id};2` : pbx.ids.uniqueId()));
+  if (pbx.channels.has(id) || pbx.channels.has(otherId)) throw conflict('Channel with given unique ID already exists');
   return pbx.allocateOutgoing({
     id,
+    otherId,
     tech,
     resource,
     app,

@@ -49,17 +49,28 @@ export function miscRoutes(pbx: SimPbx, hub: AppHub, startedAt: () => string): R
     return name;
   };
 
-  /** `channel:<id>`, `bridge:<id>`, `endpoint:<tech>/<resource>`. */
-  const sources = (query: Record<string, string>) =>
-    list(required(query, 'eventSource', 'Missing parameter eventSource')).map((uri) => {
-      const colon = uri.indexOf(':');
-      const scheme = uri.slice(0, colon);
-      const id = uri.slice(colon + 1);
-      const kind = scheme === 'channel' ? 'channels' : scheme === 'bridge' ? 'bridges' : scheme === 'endpoint' ? 'endpoints' : null;
-      if (colon < 0 || !kind) throw badRequest('Invalid event source URI scheme');
-      const exists = kind === 'channels' ? pbx.channels.has(id) : kind === 'bridges' ? pbx.bridges.has(id) : pbx.endpoints.has(id);
-      return { kind, id, exists } as const;
-    });
+  /** `channel:<id>`, `bridge:<id>`, `endpoint:<tech>/<resource>` (chan_local has no endpoints). */
+  const source = (uri: string) => {
+    const colon = uri.indexOf(':');
+    const scheme = uri.slice(0, colon);
+    const id = uri.slice(colon + 1);
+    const kind = scheme === 'channel' ? 'channels' : scheme === 'bridge' ? 'bridges' : scheme === 'endpoint' ? 'endpoints' : null;
+    if (colon < 0 || !kind) throw badRequest('Invalid event source URI scheme');
+    const exists = kind === 'channels' ? pbx.channels.has(id) : kind === 'bridges' ? pbx.bridges.has(id) : pbx.endpoints.has(id);
+    return { kind, id, exists } as const;
+  };
+  const uris = (query: Record<string, string>) => list(required(query, 'eventSource', 'Missing parameter eventSource'));
+
+  /** res_stasis.c goes source by source: those before a bad or missing one stay subscribed. */
+  const subscribe = (name: string, query: Record<string, string>) => {
+    const explicit = hub.explicit(name)!;
+    for (const uri of uris(query)) {
+      const s = source(uri);
+      if (!s.exists) throw unprocessable('Event source does not exist');
+      explicit[s.kind].add(s.id);
+    }
+    return ok(appJson(name));
+  };
 
   return [
     {
@@ -109,12 +120,7 @@ export function miscRoutes(pbx: SimPbx, hub: AppHub, startedAt: () => string): R
       method: 'POST',
       path: '/applications/{applicationName}/subscription',
       handler: (req) => {
-        const name = appOr404(req.params['applicationName']);
-        const wanted = sources(req.query);
-        if (wanted.some((s) => !s.exists)) throw unprocessable('Event source does not exist');
-        const explicit = hub.explicit(name)!;
-        for (const s of wanted) explicit[s.kind].add(s.id);
-        return ok(appJson(name));
+        return subscribe(appOr404(req.params['applicationName']), req.query);
       },
     },
     {
@@ -123,7 +129,7 @@ export function miscRoutes(pbx: SimPbx, hub: AppHub, startedAt: () => string): R
       handler: (req) => {
         const name = appOr404(req.params['applicationName']);
         const explicit = hub.explicit(name)!;
-        const wanted = sources(req.query);
+        const wanted = uris(req.query).map(source);
         if (wanted.some((s) => !explicit[s.kind].has(s.id))) throw unprocessable('Event source was not subscribed to');
         for (const s of wanted) explicit[s.kind].delete(s.id);
         return ok(appJson(name));
