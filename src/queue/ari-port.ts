@@ -105,8 +105,15 @@ export function ariClientPort(client: Client, app: string, timeoutMs = 5000): Qu
       }
     },
     async subscribeEndpoints(endpoints) {
-      if (endpoints.length === 0) return;
-      await call('POST subscription', app, () => client.applications.subscribe({ applicationName: app, eventSource: endpoints.map((e) => `endpoint:${e}`) }));
+      // Local channels have no endpoint (Asterisk answers 422 "Event source does not exist"), and
+      // Asterisk stops a many-source request at the first missing one: one request per endpoint, so
+      // the agents after a bad one still report their state.
+      const real = endpoints.filter((e) => !e.startsWith('Local/'));
+      const results = await Promise.allSettled(
+        real.map((e) => call('POST subscription', e, () => client.applications.subscribe({ applicationName: app, eventSource: `endpoint:${e}` }))),
+      );
+      const failed = real.filter((_, i) => results[i]!.status === 'rejected');
+      if (failed.length > 0) throw new Error(`no endpoint events for ${failed.join(', ')}: ${String((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)}`);
     },
     onEvent(listener) {
       const handlers: Array<[string, Listener]> = [
