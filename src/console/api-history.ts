@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EVENT_SCHEMA_VERSION } from '../events/types.js';
 import type { ActionRow, CallQuery, CallRow, HistoryRecorder, StoredCall } from '../history/index.js';
 import type { PbxResult } from '../pbx/types.js';
 import { actorOf } from './auth.js';
@@ -107,12 +108,16 @@ export async function storedCall(deps: HistoryDeps, res: ServerResponse, callId:
   return true;
 }
 
+/**
+ * The stored call as the API answers it. Alerts and actions are given back as the events they were
+ * (docs/events.schema.json `alert`, `action`: same fields, same `version`), actions with `decidedBy`.
+ */
 function storedCallBody(s: StoredCall): unknown {
   return {
     call: s.call,
     history: {
       timeline: s.timeline.map((p) => ({ ts: new Date(p.t * 1000).toISOString(), speech: p.speech, negativity: p.negativity, probs: p.probs })),
-      alerts: s.alerts.map((a) => ({ type: 'alert', callId: a.callId, ts: a.ts, state: a.state, rule: a.rule, message: a.message })),
+      alerts: s.alerts.map((a) => ({ type: 'alert', version: EVENT_SCHEMA_VERSION, callId: a.callId, ts: a.ts, state: a.state, rule: a.rule, message: a.message })),
       actions: s.actions.map(actionEventOf),
       audit: s.audit,
     },
@@ -120,10 +125,11 @@ function storedCallBody(s: StoredCall): unknown {
 }
 
 function actionEventOf(a: ActionRow): unknown {
-  return { type: 'action', callId: a.callId, ts: a.ts, actionId: a.actionId, rule: a.rule, kind: a.kind, params: a.params, outcome: a.outcome, reason: a.reason, dueAt: a.dueAt, shadow: a.shadow, evidence: a.evidence, decidedBy: a.decidedBy };
+  return { type: 'action', version: EVENT_SCHEMA_VERSION, callId: a.callId, ts: a.ts, actionId: a.actionId, rule: a.rule, kind: a.kind, params: a.params, outcome: a.outcome, reason: a.reason, dueAt: a.dueAt, shadow: a.shadow, evidence: a.evidence, decidedBy: a.decidedBy };
 }
 
-const CSV_COLUMNS: (keyof CallRow)[] = [
+/** The CSV export's columns, in order (its header row): the history row without `context` and `summary`. */
+export const CSV_COLUMNS: readonly (keyof CallRow)[] = [
   'callId', 'instance', 'state', 'startedAt', 'endedAt', 'durationSeconds', 'callerNumber', 'callerName', 'channelName', 'mode', 'phase', 'queue', 'agent', 'dominant', 'peakNegativity', 'actionsExecuted', 'endReason',
 ];
 
