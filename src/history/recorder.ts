@@ -90,6 +90,8 @@ export class HistoryRecorder {
 
   /** A supervisor command that is not an action event (listen-in): written with the next batch. */
   audit(row: Omit<AuditRow, 'ts'>): void {
+    // No call row, no audit row: PostgreSQL's foreign key would fail the whole batch, every flush.
+    if (!this.#known(row.callId)) return;
     this.#batch.audit.push({ ...row, ts: this.#now().toISOString() });
   }
 

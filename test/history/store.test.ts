@@ -119,6 +119,15 @@ function contract(name: string, open: () => Promise<HistoryStore>, reopen: (() =
       await r.recorder.close();
     });
 
+    it('an audit entry for a call it has no row for (a listen-in to an unknown id) is not written, and the history goes on', async () => {
+      const r = rig(await fresh());
+      r.recorder.audit({ callId: 'no-such-call', actor: 'mallory', what: 'listen', detail: { supervisor: 'PJSIP/2001', spy: 'in' } });
+      await scenario(r);
+      expect(r.recorder.stats.failures).toBe(0);
+      expect((await r.recorder.store.getCall('calm'))!.timeline).toHaveLength(2);
+      expect(await r.recorder.store.getCall('no-such-call')).toBeNull();
+    });
+
     it('lists calls by state, time, emotion and action', async () => {
       const r = rig(await fresh());
       await scenario(r);
