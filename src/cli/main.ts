@@ -10,7 +10,7 @@ const USAGE = `ser-ari: real-time speech emotion recognition for Asterisk calls
 usage:
   ser-ari run [--config ser-ari.yaml]        the live service (npm start)
   ser-ari analyze <wav file or folder>...    emotion timeline of recorded calls (--json | --csv)
-  ser-ari evaluate <folder> [--manifest m.csv] accuracy on your own labelled clips, with caller history (--json)
+  ser-ari evaluate <folder>                  accuracy on your own labelled clips, with caller history (--json)
   ser-ari bench [--calls 50,100,...]          throughput/latency benchmark (npm run bench)
   ser-ari bench-model                        our model against a wav2vec2-base-sized one (npm run bench:model)
   ser-ari --version
