@@ -10,6 +10,7 @@ const USAGE = `ser-ari: real-time speech emotion recognition for Asterisk calls
 usage:
   ser-ari run [--config ser-ari.yaml]        the live service (npm start)
   ser-ari analyze <wav file or folder>...    emotion timeline of recorded calls (--json | --csv)
+  ser-ari evaluate <folder>                  accuracy on your own labelled clips, with caller history (--json)
   ser-ari bench [--calls 50,100,...]          throughput/latency benchmark (npm run bench)
   ser-ari bench-model                        our model against a wav2vec2-base-sized one (npm run bench:model)
   ser-ari --version
@@ -19,6 +20,7 @@ Each command has its own --help.`;
 const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   run: async () => (await import('./run.js')).runCommand,
   analyze: async () => (await import('./analyze.js')).analyzeCommand,
+  evaluate: async () => (await import('./evaluate.js')).evaluateCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
   'bench-model': async () => (await import('./bench-model.js')).benchModelCommand,
 };

@@ -84,28 +84,7 @@ export async function analyzeWav(
   for (let ch = 0; ch < wav.channels.length; ch++) {
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
-    const found = windowsOfCall(audio, engine);
-    const energy = found.map((w) => w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples);
-    const gated = new Array<boolean>(found.length).fill(false);
-    let outputs: (Float32Array | null)[];
-    if (engine.gated) {
-      // As live: the gate's state runs from one window to the next, so a channel's windows go in order.
-      const gate = new SpeechGate(engine.windowSamples);
-      outputs = [];
-      for (const [k, w] of found.entries()) {
-        if (!energy[k]) {
-          outputs.push(null);
-          continue;
-        }
-        const input = gate.request(w.samples, w.startSample, w.endSample);
-        const r = await engine.infer(w.samples, input);
-        if (r.gate) gate.commit(input, r.gate);
-        gated[k] = !!r.gate && !r.gate.passed;
-        outputs.push(gated[k] ? null : r.probs);
-      }
-    } else {
-      outputs = await Promise.all(found.map((w, k) => (energy[k] ? engine.infer(w.samples).then((r) => r.probs) : null)));
-    }
+    const { windows: found, outputs, gated } = await scoreChannel(audio, engine, opts.minSpeechRatio);
     // In window order, as the live tracker sees them: each speech window is adjusted by the channel's
     // speech before it, then joins the baseline.
     const baseline = new CallerBaseline(labels.length, caller);
@@ -147,6 +126,47 @@ export async function analyzeWav(
       moments: moments(windows, opts.negativityThreshold),
     },
   };
+}
+
+/** A channel's windows (8 kHz audio), each with the model's output when serving would score it. */
+export interface ChannelOutputs {
+  windows: AudioWindow[];
+  /** The model's probabilities for a speech window, null for a window serving does not score. */
+  outputs: (Float32Array | null)[];
+  /** Windows the energy VAD passed and the speech gate rejected. */
+  gated: boolean[];
+}
+
+/**
+ * The live path's decisions for one caller's audio (8 kHz): its windows as serving cuts them (short
+ * recordings give one shorter window), the energy VAD's speech ratio against `minSpeechRatio`, the
+ * model's minimum length, the Silero speech gate when the engine has it, and the model's output on
+ * every window that passes. Shared by `analyze` and `evaluate` so that they cannot disagree.
+ */
+export async function scoreChannel(audio: Float32Array, engine: InferenceEngine, minSpeechRatio: number): Promise<ChannelOutputs> {
+  const found = windowsOfCall(audio, engine);
+  const energy = found.map((w) => w.speechRatio >= minSpeechRatio && w.samples.length >= engine.minSamples);
+  const gated = new Array<boolean>(found.length).fill(false);
+  let outputs: (Float32Array | null)[];
+  if (engine.gated) {
+    // As live: the gate's state runs from one window to the next, so a channel's windows go in order.
+    const gate = new SpeechGate(engine.windowSamples);
+    outputs = [];
+    for (const [k, w] of found.entries()) {
+      if (!energy[k]) {
+        outputs.push(null);
+        continue;
+      }
+      const input = gate.request(w.samples, w.startSample, w.endSample);
+      const r = await engine.infer(w.samples, input);
+      if (r.gate) gate.commit(input, r.gate);
+      gated[k] = !!r.gate && !r.gate.passed;
+      outputs.push(gated[k] ? null : r.probs);
+    }
+  } else {
+    outputs = await Promise.all(found.map((w, k) => (energy[k] ? engine.infer(w.samples).then((r) => r.probs) : null)));
+  }
+  return { windows: found, outputs, gated };
 }
 
 function nullIfNaN(x: number): number | null {
