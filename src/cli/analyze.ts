@@ -62,7 +62,7 @@ export async function analyzeCommand(argv: string[], out: NodeJS.WritableStream 
     const results = new Map<number, Promise<FileAnalysis | Error>>();
     const start = (i: number): void => {
       const file = files[i]!;
-      const opts = { minSpeechRatio: config.audio.minSpeechRatio, negativityThreshold: threshold };
+      const opts = { minSpeechRatio: config.audio.minSpeechRatio, negativityThreshold: threshold, vad: { thresholdDb: config.audio.vadThresholdDb, minSpeechDbfs: config.audio.vadMinSpeechDbfs } };
       results.set(
         i,
         Promise.resolve()

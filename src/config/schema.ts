@@ -131,8 +131,8 @@ export const configSchema = z
     audio: z
       .object({
         minSpeechRatio: z.number().min(0).max(1).default(0.25),
-        vadThresholdDb: z.number().min(0).max(40).default(9),
-        vadMinSpeechDbfs: z.number().min(-90).max(0).default(-50),
+        vadThresholdDb: z.number().min(0).max(40).default(6).describe('a 20 ms frame is speech this far above the tracked noise floor (9 without the speech gate)'),
+        vadMinSpeechDbfs: z.number().min(-90).max(0).default(-70).describe('... and at least this loud: low, so a quiet caller (-40 to -45 dBFS) counts (-50 without the speech gate)'),
         speechGate: z.boolean().default(true).describe('Silero VAD judges the windows the energy VAD passes: tones, DTMF, noise and music are not scored'),
         speechGateMinShare: z.number().min(0).max(1).default(0.1).describe("share of a window's 32 ms chunks Silero must call speech"),
       })

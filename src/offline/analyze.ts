@@ -1,6 +1,7 @@
 import { resampleTo8k } from '../audio/resample.js';
 import { SpeechGate } from '../audio/speech-gate.js';
 import type { DecodedWav } from '../audio/wav.js';
+import { EnergyVad, type VadOptions } from '../audio/vad.js';
 import { windowsOf, type AudioWindow } from '../audio/windower.js';
 import { CallerBaseline, callerModelFromCard } from '../emotion/caller-baseline.js';
 import { NEGATIVE_LABELS, type Probs } from '../emotion/tracker.js';
@@ -10,6 +11,8 @@ export interface AnalyzeOptions {
   minSpeechRatio: number;
   /** Negativity at or above which a window counts toward a "dissatisfied moment". */
   negativityThreshold: number;
+  /** The energy VAD's settings (config `audio.vad*`); its defaults otherwise. */
+  vad?: Partial<VadOptions>;
 }
 
 export interface WindowResult {
@@ -84,7 +87,7 @@ export async function analyzeWav(
   for (let ch = 0; ch < wav.channels.length; ch++) {
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
-    const found = windowsOfCall(audio, engine);
+    const found = windowsOfCall(audio, engine, opts.vad);
     const energy = found.map((w) => w.speechRatio >= opts.minSpeechRatio && w.samples.length >= engine.minSamples);
     const gated = new Array<boolean>(found.length).fill(false);
     let outputs: (Float32Array | null)[];
@@ -97,7 +100,7 @@ export async function analyzeWav(
           outputs.push(null);
           continue;
         }
-        const input = gate.request(w.samples, w.startSample, w.endSample);
+        const input = gate.request(w.samples, w.startSample, w.endSample, w.dbfs);
         const r = await engine.infer(w.samples, input);
         if (r.gate) gate.commit(input, r.gate);
         gated[k] = !!r.gate && !r.gate.passed;
@@ -153,8 +156,8 @@ function nullIfNaN(x: number): number | null {
   return Number.isNaN(x) ? null : x;
 }
 
-function windowsOfCall(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
-  return windowsOf(audio, { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples });
+function windowsOfCall(audio: Float32Array, engine: InferenceEngine, vad?: Partial<VadOptions>): AudioWindow[] {
+  return windowsOf(audio, { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples }, new EnergyVad(vad));
 }
 
 function summarise(channel: number, ws: WindowResult[], labels: readonly string[]): ChannelSummary {
