@@ -18,7 +18,13 @@ export interface VadOptions {
 }
 
 /** Release 0.02 per 20 ms frame: a time constant of 1 s; a 30 dB rise in noise is absorbed in ~1.2 s. */
-export const DEFAULT_VAD: VadOptions = { thresholdDb: 9, minSpeechDbfs: -50, floorAttack: 0.5, floorRelease: 0.02 };
+/**
+ * thresholdDb 6 and minSpeechDbfs -70 (issue 14 item 4, quiet callers; `scripts/quiet-vad-bench.ts`): the
+ * absolute floor no longer decides for a caller at -40 or -45 dBFS, and a quiet caller over line noise
+ * (speech -40, pink noise -45/-50 dBFS) reaches Silero; the speech gate then rejects tones, DTMF, noise
+ * and music at any level. Without the gate, 9 and -50 let less noise through to the model.
+ */
+export const DEFAULT_VAD: VadOptions = { thresholdDb: 6, minSpeechDbfs: -70, floorAttack: 0.5, floorRelease: 0.02 };
 
 /** Level reported for digital silence (and anything quieter). */
 export const SILENCE_DBFS = -120;
@@ -84,4 +90,9 @@ export class EnergyVad {
     this.#floor = this.#lowest;
     this.#lastDbfs = SILENCE_DBFS;
   }
+}
+
+/** The energy VAD's settings from the config's audio section. */
+export function vadOptionsOf(audio: { vadThresholdDb: number; vadMinSpeechDbfs: number }): Partial<VadOptions> {
+  return { thresholdDb: audio.vadThresholdDb, minSpeechDbfs: audio.vadMinSpeechDbfs };
 }

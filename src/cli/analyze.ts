@@ -1,3 +1,4 @@
+import { vadOptionsOf } from '../audio/vad.js';
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { AudioFileError, readWavFile } from '../audio/wav-file.js';
@@ -62,7 +63,7 @@ export async function analyzeCommand(argv: string[], out: NodeJS.WritableStream 
     const results = new Map<number, Promise<FileAnalysis | Error>>();
     const start = (i: number): void => {
       const file = files[i]!;
-      const opts = { minSpeechRatio: config.audio.minSpeechRatio, negativityThreshold: threshold };
+      const opts = { minSpeechRatio: config.audio.minSpeechRatio, negativityThreshold: threshold, vad: vadOptionsOf(config.audio) };
       results.set(
         i,
         Promise.resolve()

@@ -1,3 +1,4 @@
+import { vadOptionsOf } from '../audio/vad.js';
 import type { Evaluation, Metrics } from '../offline/evaluate.js';
 import { UsageError, parseCommand } from './usage.js';
 
@@ -91,7 +92,7 @@ export async function evaluateCommand(argv: string[], out: NodeJS.WritableStream
   const t0 = performance.now();
   let scored;
   try {
-    scored = await ev.scoreClips(manifest.rows, engine, config.audio.minSpeechRatio);
+    scored = await ev.scoreClips(manifest.rows, engine, config.audio.minSpeechRatio, vadOptionsOf(config.audio));
   } finally {
     await engine.close();
   }

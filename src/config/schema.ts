@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const portRange = z
@@ -94,7 +93,7 @@ export const configSchema = z
         url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').nullable().default(null).describe('PostgreSQL connection URL when store is postgres'),
         retentionDays: z.number().gt(0).max(36500).nullable().default(30).describe('calls older than this are deleted; null keeps everything'),
         flushMs: z.int().min(50).max(60000).default(1000).describe('history is written once per interval: what a crash can lose'),
-        instance: z.string().min(1).max(64).default(hostname()).describe("this ser-ari's name in a shared history"),
+        instance: z.string().min(1).max(64).nullable().default(null).describe("this ser-ari's name in a shared history; null: the host name"),
       })
       .strict()
       .prefault({})
@@ -131,8 +130,8 @@ export const configSchema = z
     audio: z
       .object({
         minSpeechRatio: z.number().min(0).max(1).default(0.25),
-        vadThresholdDb: z.number().min(0).max(40).default(9),
-        vadMinSpeechDbfs: z.number().min(-90).max(0).default(-50),
+        vadThresholdDb: z.number().min(0).max(40).default(6).describe('a 20 ms frame is speech this far above the tracked noise floor (9 without the speech gate)'),
+        vadMinSpeechDbfs: z.number().min(-90).max(0).default(-70).describe('... and at least this loud: low, so a quiet caller (-40 to -45 dBFS) counts (-50 without the speech gate)'),
         speechGate: z.boolean().default(true).describe('Silero VAD judges the windows the energy VAD passes: tones, DTMF, noise and music are not scored'),
         speechGateMinShare: z.number().min(0).max(1).default(0.1).describe("share of a window's 32 ms chunks Silero must call speech"),
       })

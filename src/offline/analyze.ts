@@ -1,6 +1,7 @@
 import { resampleTo8k } from '../audio/resample.js';
 import { SpeechGate } from '../audio/speech-gate.js';
 import type { DecodedWav } from '../audio/wav.js';
+import { EnergyVad, type VadOptions } from '../audio/vad.js';
 import { windowsOf, type AudioWindow } from '../audio/windower.js';
 import { CallerBaseline, callerModelFromCard } from '../emotion/caller-baseline.js';
 import { NEGATIVE_LABELS, type Probs } from '../emotion/tracker.js';
@@ -10,6 +11,8 @@ export interface AnalyzeOptions {
   minSpeechRatio: number;
   /** Negativity at or above which a window counts toward a "dissatisfied moment". */
   negativityThreshold: number;
+  /** The energy VAD's settings (config `audio.vad*`); its defaults otherwise. */
+  vad?: Partial<VadOptions>;
 }
 
 export interface WindowResult {
@@ -84,7 +87,7 @@ export async function analyzeWav(
   for (let ch = 0; ch < wav.channels.length; ch++) {
     const audio = resampleTo8k(wav.channels[ch]!, wav.sampleRate);
     duration = Math.max(duration, audio.length / rate);
-    const { windows: found, outputs, gated } = await scoreChannel(audio, engine, opts.minSpeechRatio);
+    const { windows: found, outputs, gated } = await scoreChannel(audio, engine, opts.minSpeechRatio, opts.vad);
     // In window order, as the live tracker sees them: each speech window is adjusted by the channel's
     // speech before it, then joins the baseline.
     const baseline = new CallerBaseline(labels.length, caller);
@@ -143,8 +146,8 @@ export interface ChannelOutputs {
  * model's minimum length, the Silero speech gate when the engine has it, and the model's output on
  * every window that passes. Shared by `analyze` and `evaluate` so that they cannot disagree.
  */
-export async function scoreChannel(audio: Float32Array, engine: InferenceEngine, minSpeechRatio: number): Promise<ChannelOutputs> {
-  const found = windowsOfCall(audio, engine);
+export async function scoreChannel(audio: Float32Array, engine: InferenceEngine, minSpeechRatio: number, vad?: Partial<VadOptions>): Promise<ChannelOutputs> {
+  const found = windowsOfCall(audio, engine, vad);
   const energy = found.map((w) => w.speechRatio >= minSpeechRatio && w.samples.length >= engine.minSamples);
   const gated = new Array<boolean>(found.length).fill(false);
   let outputs: (Float32Array | null)[];
@@ -157,7 +160,7 @@ export async function scoreChannel(audio: Float32Array, engine: InferenceEngine,
         outputs.push(null);
         continue;
       }
-      const input = gate.request(w.samples, w.startSample, w.endSample);
+      const input = gate.request(w.samples, w.startSample, w.endSample, w.dbfs);
       const r = await engine.infer(w.samples, input);
       if (r.gate) gate.commit(input, r.gate);
       gated[k] = !!r.gate && !r.gate.passed;
@@ -173,8 +176,8 @@ function nullIfNaN(x: number): number | null {
   return Number.isNaN(x) ? null : x;
 }
 
-function windowsOfCall(audio: Float32Array, engine: InferenceEngine): AudioWindow[] {
-  return windowsOf(audio, { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples });
+function windowsOfCall(audio: Float32Array, engine: InferenceEngine, vad?: Partial<VadOptions>): AudioWindow[] {
+  return windowsOf(audio, { sampleRate: engine.card.sampleRate, windowSamples: engine.windowSamples, hopSamples: engine.hopSamples }, new EnergyVad(vad));
 }
 
 function summarise(channel: number, ws: WindowResult[], labels: readonly string[]): ChannelSummary {

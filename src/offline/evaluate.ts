@@ -23,6 +23,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { resampleTo8k } from '../audio/resample.js';
+import type { VadOptions } from '../audio/vad.js';
 import { AudioFileError, readWavFile } from '../audio/wav-file.js';
 import { CallerBaseline, callerModelFromCard } from '../emotion/caller-baseline.js';
 import type { InferenceEngine } from '../inference/engine.js';
@@ -212,7 +213,7 @@ export interface ScoredClip {
  * Every clip through the live path once, `concurrency` clips in flight so that the engine can batch
  * their windows. Clips that cannot be read (or are not mono) come back as AudioFileError.
  */
-export async function scoreClips(rows: ManifestRow[], engine: InferenceEngine, minSpeechRatio: number, concurrency = 16): Promise<(ScoredClip | AudioFileError)[]> {
+export async function scoreClips(rows: ManifestRow[], engine: InferenceEngine, minSpeechRatio: number, vad?: Partial<VadOptions>, concurrency = 16): Promise<(ScoredClip | AudioFileError)[]> {
   const out = new Array<ScoredClip | AudioFileError>(rows.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -222,7 +223,7 @@ export async function scoreClips(rows: ManifestRow[], engine: InferenceEngine, m
       try {
         const wav = readWavFile(row.path);
         if (wav.channels.length !== 1) throw new AudioFileError(row.path, `has ${wav.channels.length} channels: evaluate wants one speaker per clip (mono), e.g. "sox ${basename(row.path)} -c 1 out.wav"`);
-        const { outputs } = await scoreChannel(resampleTo8k(wav.channels[0]!, wav.sampleRate), engine, minSpeechRatio);
+        const { outputs } = await scoreChannel(resampleTo8k(wav.channels[0]!, wav.sampleRate), engine, minSpeechRatio, vad);
         out[i] = { row, speech: outputs.filter((o): o is Float32Array => o !== null) };
       } catch (err) {
         if (!(err instanceof AudioFileError)) throw err;

@@ -102,7 +102,7 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
     let result: ReturnType<InferenceEngine['infer']>;
     if (gate) {
       result = this.#gateTail.then(() => {
-        const input = gate.request(w.samples, w.startSample, w.endSample);
+        const input = gate.request(w.samples, w.startSample, w.endSample, w.dbfs);
         return this.#engine.infer(w.samples, input).then((r) => {
           if (r.gate) gate.commit(input, r.gate);
           return r;

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { startAriApp, type AriAppHandle } from '../ari/index.js';
 import { connectAmiPriority } from '../ami/priority.js';
@@ -8,6 +9,7 @@ import { createConsoleServer, type ConsoleServer } from '../console/server.js';
 import { healthReport } from '../console/health.js';
 import { EventBus } from '../events/bus.js';
 import { emotionEventInput } from '../events/from-tracker.js';
+import { vadOptionsOf } from '../audio/vad.js';
 import { speechGateOption } from '../inference/gate-options.js';
 import { InferenceEngine } from '../inference/engine.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -90,7 +92,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     // Before any call can arrive: every call from the first one on is kept.
     const store = await openHistoryStore(config.history, config.history.path === ':memory:' ? ':memory:' : resolvePath(config.history.path));
     const history = store
-      ? new HistoryRecorder({ bus, store, logger, instance: config.history.instance, flushMs: config.history.flushMs, retentionDays: config.history.retentionDays })
+      ? new HistoryRecorder({ bus, store, logger, instance: config.history.instance ?? hostname(), flushMs: config.history.flushMs, retentionDays: config.history.retentionDays })
       : null;
     if (history) {
       cleanups.push(() => history.close());
@@ -110,7 +112,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       recvBufferBytes: config.rtp.recvBufferBytes,
       minSpeechRatio: config.audio.minSpeechRatio,
       smoothing: config.emotion.smoothing,
-      vad: { thresholdDb: config.audio.vadThresholdDb, minSpeechDbfs: config.audio.vadMinSpeechDbfs },
+      vad: vadOptionsOf(config.audio),
       logger,
     });
     cleanups.push(() => audioPath.close());

@@ -15,7 +15,8 @@ function tones(seconds: number, freqs: number[], onS: number, offS: number, amp 
   return out;
 }
 
-function pink(seconds: number, seed = 3): Float32Array {
+/** Pink noise (line hiss, street noise), seeded. */
+export function pinkNoise(seconds: number, seed = 3): Float32Array {
   const n = Math.round(seconds * RATE);
   const out = new Float32Array(n);
   let s = seed >>> 0;
@@ -73,7 +74,7 @@ export function lineSignals(seconds: number): Record<string, Float32Array> {
     'ringback 440+480 Hz': tones(seconds, [440, 480], 2, 4),
     'SIT tones': tones(seconds, [913.8, 1370.6, 1776.7], 0.33, 0.1),
     DTMF: dtmf(seconds),
-    'pink noise': pink(seconds),
+    'pink noise': pinkNoise(seconds),
     '300 Hz sine': tones(seconds, [300], seconds, 0),
     'music-like melody': music(seconds),
   };

@@ -13,6 +13,12 @@ function decisions(vad: EnergyVad, x: Float32Array): boolean[] {
 
 const ratio = (d: boolean[]): number => d.filter(Boolean).length / d.length;
 
+/**
+ * The settings recommended without the speech gate (and the defaults before quiet callers, issue 14):
+ * the floor-tracking tests below check the mechanism at these; the defaults (6 dB, -70 dBFS) lean on Silero.
+ */
+const UNGATED = { thresholdDb: 9, minSpeechDbfs: -50 };
+
 describe('rmsDbfs', () => {
   it('measures a full-scale sine at -3.01 dBFS and a full-scale square at 0 dBFS', () => {
     const s = Float32Array.from({ length: SECOND }, (_, i) => Math.sin((2 * Math.PI * 1000 * i) / SECOND));
@@ -40,8 +46,8 @@ describe('rmsDbfs', () => {
 
 describe('EnergyVad', () => {
   it('has the documented defaults', () => {
-    expect(DEFAULT_VAD.thresholdDb).toBe(9);
-    expect(DEFAULT_VAD.minSpeechDbfs).toBe(-50);
+    expect(DEFAULT_VAD.thresholdDb).toBe(6);
+    expect(DEFAULT_VAD.minSpeechDbfs).toBe(-70);
     expect(DEFAULT_VAD.floorAttack).toBeGreaterThan(DEFAULT_VAD.floorRelease); // down fast, up slowly
   });
 
@@ -52,7 +58,7 @@ describe('EnergyVad', () => {
   });
 
   it('finds speech after a second of -60 dBFS line noise: the words, not the pauses between them', () => {
-    const vad = new EnergyVad();
+    const vad = new EnergyVad(UNGATED);
     expect(decisions(vad, noise(SECOND, -60)).some(Boolean)).toBe(false);
     // Three 400 ms words (-20 dBFS peaks) with 300 ms pauses, all over the same line noise.
     const x = noise(2 * SECOND, -60, 2);
@@ -74,7 +80,7 @@ describe('EnergyVad', () => {
   });
 
   it('stops calling steady -30 dBFS noise speech within 2 s, from a quiet line or from the first frame', () => {
-    const fromQuiet = new EnergyVad();
+    const fromQuiet = new EnergyVad(UNGATED);
     decisions(fromQuiet, noise(SECOND, -60));
     const d = decisions(fromQuiet, noise(4 * SECOND, -30, 7));
     expect(d.slice(0, 5).every(Boolean)).toBe(true); // a sudden jump in level is speech at first...
@@ -82,7 +88,7 @@ describe('EnergyVad', () => {
     expect(fromQuiet.noiseFloorDbfs).toBeGreaterThan(-33);
     expect(fromQuiet.noiseFloorDbfs).toBeLessThan(-29);
 
-    const fresh = new EnergyVad();
+    const fresh = new EnergyVad(UNGATED);
     expect(decisions(fresh, noise(4 * SECOND, -30, 3)).slice(100).some(Boolean)).toBe(false);
   });
 
@@ -113,6 +119,17 @@ describe('EnergyVad', () => {
     expect(decisions(vad, speechLike(SECOND, -30, -Infinity)).some(Boolean)).toBe(true);
   });
 
+  it('with the defaults, hears a talker peaking at -55 dBFS over -75 dBFS line hiss that the ungated settings miss', () => {
+    for (const [opts, expected] of [
+      [{}, true],
+      [UNGATED, false],
+    ] as const) {
+      const vad = new EnergyVad(opts);
+      decisions(vad, noise(SECOND, -75));
+      expect(ratio(decisions(vad, speechLike(2 * SECOND, -55, -Infinity))) > 0.3, JSON.stringify(opts)).toBe(expected);
+    }
+  });
+
   it('honours minSpeechDbfs and thresholdDb', () => {
     const quiet = new EnergyVad({ minSpeechDbfs: -30 });
     decisions(quiet, noise(SECOND, -70));
@@ -138,7 +155,7 @@ describe('EnergyVad', () => {
   });
 
   it('reset() forgets the floor it learnt', () => {
-    const vad = new EnergyVad();
+    const vad = new EnergyVad(UNGATED);
     const initial = vad.noiseFloorDbfs;
     decisions(vad, noise(4 * SECOND, -30));
     expect(vad.process(noise(FRAME, -25, 9), 0, FRAME)).toBe(false);
