@@ -18,6 +18,10 @@ function cli(args: string[], env: Record<string, string> = {}, onStderr?: (text:
       cwd: REPO,
       env: { ...process.env, SER_LOG_LEVEL: 'warn', SER_HISTORY_PATH: ':memory:', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // a CLI that never exits (the bug some of these tests look for) fails the test instead of
+      // hanging it and outliving the run
+      timeout: 30_000,
+      killSignal: 'SIGKILL',
     });
     let stderr = '';
     child.stderr.setEncoding('utf8');

@@ -100,6 +100,8 @@ describe('issue 13: console hardening', () => {
     expect((await cancel({ Host: `127.0.0.1:${port}`, Origin: 'http://127.0.0.1:3000' })).status).toBe(403);
     expect((await cancel({ Host: `localhost:${port}`, Origin: 'http://evil.example' })).status).toBe(403);
     expect((await cancel({ Host: `127.0.0.1:${port}`, Origin: 'null' })).status).toBe(403);
+    // The old check (Origin equal to Host) let this through: both name the attacker's rebound name.
+    expect((await cancel({ Host: `attacker.example:${port}`, Origin: `http://attacker.example:${port}` })).status).toBe(403);
     // An IP-literal origin other than the address the request was sent to.
     expect((await cancel({ Host: `127.0.0.1:${port}`, Origin: `http://10.9.8.7:${port}` })).status).toBe(403);
     expect((await cancel({ Host: `127.0.0.1:${port}`, Origin: `http://127.0.0.1:${port}` })).status).toBe(200);
