@@ -58,11 +58,32 @@ export class SpeechGate {
   #judgedTo = -1;
   #windows = 0;
   #passed = 0;
+  readonly #trustAfter: number;
 
-  constructor(windowSamples: number) {
+  readonly #resumeSamples: number;
+  /** Windows still taken as speech without asking Silero (see trustAfterPass). */
+  #trusted = 0;
+
+  /**
+   * `hopSamples`: after a gap Silero judges only the window's newest hop. `trustAfterPass`: after a
+   * window passes, this many following windows of energy speech reach the model without Silero, then
+   * the next is judged again (its newest hop, state afresh): Silero cost falls by about
+   * (trust / (trust + 1)) for a caller who talks, while a tone or DTMF after speech is scored at most
+   * `trustAfterPass` windows before the gate shuts (rules need sustained evidence: `for` of 6 s and more).
+   */
+  constructor(windowSamples: number, hopSamples = windowSamples, trustAfterPass = 0) {
+    this.#resumeSamples = hopSamples;
+    this.#trustAfter = trustAfterPass;
     const cap = Math.ceil(windowSamples / SILERO_CHUNK) + 2;
     this.#ringStart = new Float64Array(cap).fill(-Infinity);
     this.#ringFlag = new Uint8Array(cap);
+  }
+
+  /** Whether the next window of energy speech must be judged by Silero; false uses up one trusted window. */
+  needsJudging(): boolean {
+    if (this.#trusted === 0) return true;
+    this.#trusted--;
+    return false;
   }
 
   /** Windows judged, and how many of them reached the emotion model. */
@@ -77,11 +98,12 @@ export class SpeechGate {
   request(samples: Float32Array, startSample: number, endSample: number, dbfs?: number): GateInput {
     let from = this.#judgedTo;
     if (from < startSample || from > endSample) {
-      // A gap (windows without speech were skipped) or the first window: Silero starts afresh here.
+      // The first window: all of it. After a gap (windows without speech, or trusted ones): its newest
+      // hop. Silero starts afresh either way.
       this.#state.fill(0);
       this.#context.fill(0);
       this.#ringStart.fill(-Infinity);
-      from = startSample;
+      from = from === -1 ? startSample : Math.max(startSample, endSample - this.#resumeSamples);
     }
     const chunks = Math.floor((endSample - from) / SILERO_CHUNK);
     const at = from - startSample;
@@ -119,5 +141,6 @@ export class SpeechGate {
     this.#judgedTo = input.from + input.chunks * SILERO_CHUNK;
     this.#windows++;
     if (out.passed) this.#passed++;
+    this.#trusted = out.passed ? this.#trustAfter : 0;
   }
 }

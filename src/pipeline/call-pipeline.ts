@@ -6,6 +6,13 @@ import { callerModelFromCard } from '../emotion/caller-baseline.js';
 import { EmotionTracker, type EmotionUpdate } from '../emotion/tracker.js';
 import type { InferenceEngine } from '../inference/engine.js';
 
+/**
+ * Live calls: after a window passes the speech gate, the next 3 windows of energy speech skip Silero
+ * (see SpeechGate). Measured with `npm run bench` on 2 cores: judging every window cost 0.48% CPU per
+ * call against 0.30% without the gate, and 300 calls were no longer sustained.
+ */
+const LIVE_GATE_TRUST = 3;
+
 export interface CallPipelineOptions {
   minSpeechRatio: number;
   smoothing: number;
@@ -61,7 +68,7 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
       },
       new EnergyVad(opts.vad),
     );
-    this.#gate = engine.gated ? new SpeechGate(engine.windowSamples) : null;
+    this.#gate = engine.gated ? new SpeechGate(engine.windowSamples, engine.hopSamples, LIVE_GATE_TRUST) : null;
     this.tracker = new EmotionTracker(callId, engine.labels, opts.smoothing, callerModelFromCard(engine.card));
     this.tracker.on('emotion', (u) => this.emit('emotion', u));
   }
@@ -100,7 +107,7 @@ export class CallPipeline extends EventEmitter<CallPipelineEvents> {
     }
     const gate = this.#gate;
     let result: ReturnType<InferenceEngine['infer']>;
-    if (gate) {
+    if (gate && gate.needsJudging()) {
       result = this.#gateTail.then(() => {
         const input = gate.request(w.samples, w.startSample, w.endSample, w.dbfs);
         return this.#engine.infer(w.samples, input).then((r) => {
