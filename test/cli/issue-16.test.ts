@@ -21,7 +21,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: REPO,
-      env: { ...process.env, SER_LOG_LEVEL: 'warn', SER_HTTP_PORT: '0', SER_RTP_PORTS: '44920-44949', ...env },
+      env: { ...process.env, SER_LOG_LEVEL: 'warn', SER_HISTORY_PATH: ':memory:', SER_HTTP_PORT: '0', SER_RTP_PORTS: '44920-44949', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -77,6 +77,7 @@ export class SerAri {
         SER_ARI_USER: ast.user,
         SER_ARI_PASSWORD: ast.password,
         SER_ARI_APP: 'ser',
+        SER_HISTORY_PATH: ':memory:', // several ser-ari at once, and nothing written into the checkout
         SER_HTTP_HOST: '127.0.0.1',
         SER_HTTP_PORT: String(httpPort),
         SER_RTP_HOST: '127.0.0.1',
