@@ -24,7 +24,7 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY models/*.onnx models/*.json ./models/
 COPY config ./config
-COPY sounds ./sounds
+COPY dialplan/sounds ./dialplan/sounds
 COPY src/console/page ./src/console/page
 COPY docs/events.schema.json ./docs/
 USER node

@@ -169,7 +169,7 @@ describe('dialplan/extensions_ser.conf', () => {
 
 describe('the shipped warning prompt', () => {
   it('is the sound every shipped hang-up rule warns with, in a format Asterisk plays as is (8 kHz mono PCM16), with speech in it', () => {
-    const wav = parseWav(readFileSync(join(REPO, 'sounds/ser-abuse-warning.wav')));
+    const wav = parseWav(readFileSync(join(REPO, 'dialplan/sounds/ser-abuse-warning.wav')));
     expect({ rate: wav.sampleRate, channels: wav.channels.length, format: wav.format }).toEqual({ rate: 8000, channels: 1, format: 'pcm16' });
     const x = wav.channels[0]!;
     expect(x.length / 8000).toBeGreaterThan(3);
@@ -179,10 +179,10 @@ describe('the shipped warning prompt', () => {
     for (const rules of ['config/rules.example.yaml', 'config/rules.demo.yaml']) {
       const media = [...readFileSync(join(REPO, rules), 'utf8').matchAll(/warn: \{ media: "sound:([a-z-]+)"/g)].map((m) => m[1]);
       expect(media.length).toBeGreaterThan(0);
-      for (const m of media) expect(existsSync(join(REPO, 'sounds', `${m}.wav`))).toBe(true);
+      for (const m of media) expect(existsSync(join(REPO, 'dialplan/sounds', `${m}.wav`))).toBe(true);
     }
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { files: string[] };
-    expect(pkg.files).toContain('sounds');
+    expect(pkg.files).toContain('dialplan'); // the prompt ships in dialplan/sounds/
   });
 });
 

@@ -132,7 +132,7 @@ transmit_silence = yes
     // A 440 Hz tone as hold music: easy to tell from silence and from speech in a recording.
     const tone = Float32Array.from({ length: 8000 * 30 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 8000));
     writeFileSync(join(this.dir, 'data/moh/tone.wav'), encodeWav([tone], 8000, 'pcm16'));
-    copyFileSync(join(REPO, 'sounds', 'ser-abuse-warning.wav'), join(this.sounds, 'ser-abuse-warning.wav'));
+    copyFileSync(join(REPO, 'dialplan', 'sounds', 'ser-abuse-warning.wav'), join(this.sounds, 'ser-abuse-warning.wav'));
     w(
       'extensions.conf',
       `[general]

@@ -118,7 +118,7 @@ describe.skipIf(!ASTERISK_PREFIX || !HAVE_CREMA_D)(`real Asterisk: monitored cal
     await until(() => channelGone(ast, callId), 20_000, 'caller hung up');
     const outcomes = ser.eventsOf(callId, 'action').map((e) => e.outcome);
     expect(outcomes).toContain('executed');
-    const warning = loadWav(join(REPO, 'sounds', 'ser-abuse-warning.wav'));
+    const warning = loadWav(join(REPO, 'dialplan', 'sounds', 'ser-abuse-warning.wav'));
     await until(() => channelGone(ast, `${callId}-phone`), 5000, 'phone half gone');
     const rec = heard(ast, 'calmb');
     const found = findAudio(rec, warning);
