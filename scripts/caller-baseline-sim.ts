@@ -13,7 +13,37 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mulberry32 } from '../src/sim/prng.js';
-import { BASELINE_VARIANTS, type BaselineVariant, applyBaseline } from '../src/emotion/caller-baseline.js';
+import { type BaselineKind, type BaselineVariant, applyBaseline } from '../src/emotion/caller-baseline.js';
+
+function v(kind: BaselineKind, alpha: number, k: number, cap = 0): BaselineVariant {
+  return { name: kind === 'none' ? 'none' : `${kind} a=${alpha}${k ? ` k=${k}` : ''}${cap ? ` cap=${cap}` : ''}`, kind, alpha, k, cap };
+}
+
+/** Every variant the measurement script tries. */
+const BASELINE_VARIANTS: BaselineVariant[] = [
+  v('none', 0, 0),
+  v('logp', 0.1, 0),
+  v('logp', 0.25, 0),
+  v('logp', 0.25, 10),
+  v('logp', 1, 10, 0.25),
+  v('logp', 1, 10, 0.5),
+  v('logp', 0.5, 0),
+  v('logp', 0.75, 0),
+  v('logp', 1, 0),
+  v('logp', 0.75, 5),
+  v('logp', 1, 5),
+  v('logp', 1, 10),
+  v('logp', 1, 20),
+  v('prob', 0.5, 0),
+  v('prob', 0.75, 0),
+  v('prob', 1, 0),
+  v('prob', 1, 5),
+  v('prob', 1, 10),
+  v('prob', 0.25, 0),
+  v('prob', 0.25, 10),
+  v('prob', 1, 10, 0.25),
+  v('prob', 1, 10, 0.5),
+];
 
 const LABELS = ['ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD'];
 const K = LABELS.length;

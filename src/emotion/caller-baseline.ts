@@ -38,36 +38,6 @@ export interface BaselineHistory {
   sumP: ArrayLike<number>;
 }
 
-function v(kind: BaselineKind, alpha: number, k: number, cap = 0): BaselineVariant {
-  return { name: kind === 'none' ? 'none' : `${kind} a=${alpha}${k ? ` k=${k}` : ''}${cap ? ` cap=${cap}` : ''}`, kind, alpha, k, cap };
-}
-
-/** Every variant the measurement script tries. */
-export const BASELINE_VARIANTS: BaselineVariant[] = [
-  v('none', 0, 0),
-  v('logp', 0.1, 0),
-  v('logp', 0.25, 0),
-  v('logp', 0.25, 10),
-  v('logp', 1, 10, 0.25),
-  v('logp', 1, 10, 0.5),
-  v('logp', 0.5, 0),
-  v('logp', 0.75, 0),
-  v('logp', 1, 0),
-  v('logp', 0.75, 5),
-  v('logp', 1, 5),
-  v('logp', 1, 10),
-  v('logp', 1, 20),
-  v('prob', 0.5, 0),
-  v('prob', 0.75, 0),
-  v('prob', 1, 0),
-  v('prob', 1, 5),
-  v('prob', 1, 10),
-  v('prob', 0.25, 0),
-  v('prob', 0.25, 10),
-  v('prob', 1, 10, 0.25),
-  v('prob', 1, 10, 0.5),
-];
-
 /** The correction (nats per class) to subtract from a window's log-probabilities; all zeros with no history. */
 export function baselineCorrection(hist: BaselineHistory, ref: BaselineReference, variant: BaselineVariant, out: Float64Array): Float64Array {
   out.fill(0);

@@ -11,18 +11,8 @@ import type { ActionKind, ActionOutcome, CallMode, CallSummary, EvidencePoint } 
  *   actions   every step of every action, with its evidence and who decided (rule or supervisor)
  *   audit     supervisor commands that are not actions (listen-in)
  */
-export interface CallStart {
-  callId: string;
-  instance: string;
-  channelName: string;
-  callerNumber: string | null;
-  callerName: string | null;
-  mode: CallMode;
-  phase: string;
-  queue: string | null;
-  context: string | null;
-  startedAt: string;
-}
+/** A call's row as written when it starts. */
+export type CallStart = Pick<CallRow, 'callId' | 'instance' | 'channelName' | 'callerNumber' | 'callerName' | 'mode' | 'phase' | 'queue' | 'context' | 'startedAt'>;
 
 /** A change of a live call's row: its phase, or its running dominant emotion and peak. */
 export interface CallPatch {
