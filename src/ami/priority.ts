@@ -6,7 +6,7 @@ import type { PbxResult } from '../pbx/types.js';
 
 export type AmiConfig = NonNullable<Config['ami']>;
 
-/** Same shape as src/pbx/ari-control.ts AmiPriorityPort: the app_queue side of CallControl.setPriority. */
+/** Same shape as src/ari/call-control.ts AmiPriorityPort: the app_queue side of CallControl.setPriority. */
 export interface AmiPriorityPort {
   setPriority(call: { callId: string; channelName: string; queue: string | null }, priority: number): Promise<PbxResult>;
 }

@@ -17,7 +17,7 @@ import { CallSession } from './session.js';
 import { StasisWatch } from './stasis-watch.js';
 import { TapBuilder, removeBridge, removeChannel, type Tap } from './tap.js';
 import { superviseTap } from './tap-health.js';
-import { VerdictBook } from './verdict.js';
+import { VerdictBook } from '../calls/verdict.js';
 
 export type { QueueHandler } from './queue-handler.js';
 

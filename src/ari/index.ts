@@ -1,10 +1,10 @@
-import { AriCallControl, type AmiPriorityPort, type QueuePriorityPort } from '../pbx/ari-control.js';
+import { AriCallControl, type AmiPriorityPort, type QueuePriorityPort } from './call-control.js';
 import type { CallControl } from '../pbx/types.js';
 import { AriApp, type AriAppHealth, type AriAppOptions } from './app.js';
 
 export type { AriAppHealth } from './app.js';
 export type { QueueAdmission, QueueHandler } from './queue-handler.js';
-export type { AmiPriorityPort, QueuePriorityPort } from '../pbx/ari-control.js';
+export type { AmiPriorityPort, QueuePriorityPort } from './call-control.js';
 
 export interface StartAriAppOptions extends AriAppOptions {
   /** The built-in queue's priority port (reorders callers waiting in it). */

@@ -7,11 +7,11 @@ import type { Config } from '../config/schema.js';
 import { SerError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { PbxResult, PriorityChange } from '../pbx/types.js';
-import { ariClientPort, type QueueAri, type QueueAriEvent } from './ari-port.js';
+import { ariClientPort, type QueueAri, type QueueAriEvent } from '../ari/queue-ari.js';
 import { PriorityQueue, type QueueSettings } from './queue.js';
 
 export { AGENT_LEG_ARG0, AGENT_LEG_KIND, PriorityQueue, type QueueSettings } from './queue.js';
-export { ariClientPort, type QueueAri, type QueueAriEvent } from './ari-port.js';
+export { ariClientPort, type QueueAri, type QueueAriEvent } from '../ari/queue-ari.js';
 
 /** CallControl.setPriority routes here first; null means "not in a built-in queue, try app_queue/QUEUE_PRIO". */
 export interface QueuePriorityPort {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'ari-client';
-import type { AriApp } from '../ari/app.js';
-import { ownArgs, ownId } from '../ari/ids.js';
-import { ariRequest, hasStatus } from '../ari/rest.js';
-import type { CallControl, HangupCause, PbxResult, PriorityChange, TransferTarget } from './types.js';
+import type { AriApp } from './app.js';
+import { ownArgs, ownId } from './ids.js';
+import { ariRequest, hasStatus } from './rest.js';
+import type { CallControl, HangupCause, PbxResult, PriorityChange, TransferTarget } from '../pbx/types.js';
 
 /** The built-in queue's side of priority: null when the call is not waiting in it. */
 export interface QueuePriorityPort {

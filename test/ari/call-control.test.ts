@@ -56,7 +56,7 @@ describe('AriCallControl against the simulator', () => {
     const asked: Array<[string, unknown]> = [];
     w = await fixture.world({ ports: [46520, 46529], queueHandler: holdingQueue });
     const callId = await queuedCaller();
-    const { AriCallControl } = await import('../../src/pbx/ari-control.js');
+    const { AriCallControl } = await import('../../src/ari/call-control.js');
     const control = new AriCallControl(w.app.app, {
       queuePriority: {
         setPriority: (id, change) => (id === callId ? (asked.push([id, change]), Promise.resolve({ ok: true })) : null),

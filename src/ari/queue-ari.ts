@@ -1,5 +1,5 @@
 import type { Client } from 'ari-client';
-import { ariRequest } from '../ari/rest.js';
+import { ariRequest } from './rest.js';
 
 /** The ARI events the queue reacts to, reduced to what it reads. */
 export type QueueAriEvent =

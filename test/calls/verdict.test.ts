@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VerdictBook } from '../../src/ari/verdict.js';
+import { VerdictBook } from '../../src/calls/verdict.js';
 import type { EmotionUpdate } from '../../src/emotion/tracker.js';
 
 function update(callId: string, probs: Record<string, number>, negativity: number, speech = true): EmotionUpdate {
