@@ -1,11 +1,12 @@
 import type { Channel, Client } from 'ari-client';
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
+import { CallLifecycle } from '../calls/lifecycle.js';
 import type { CallRecord, CallRegistry } from '../calls/registry.js';
 import type { Config } from '../config/schema.js';
-import type { EmotionUpdate } from '../emotion/tracker.js';
 import type { EventBus } from '../events/bus.js';
-import type { CallMode, CallPhase, TapState } from '../events/types.js';
+import type { CallMode, CallPhase } from '../events/types.js';
+import type { PbxHealth } from '../pbx/port.js';
 import type { PbxResult } from '../pbx/types.js';
 import type { AudioPath } from '../pipeline/audio-path.js';
 import { AriConnection, type AriConnectionState } from './connection.js';
@@ -17,7 +18,6 @@ import { CallSession } from './session.js';
 import { StasisWatch } from './stasis-watch.js';
 import { TapBuilder, removeBridge, removeChannel, type Tap } from './tap.js';
 import { superviseTap } from './tap-health.js';
-import { VerdictBook } from '../calls/verdict.js';
 
 export type { QueueHandler } from './queue-handler.js';
 
@@ -34,13 +34,8 @@ export interface AriEvent {
   cause_txt?: string;
 }
 
-export interface AriAppHealth {
-  connected: boolean;
+export interface AriAppHealth extends PbxHealth {
   state: AriConnectionState;
-  reconnects: number;
-  lastError: string | null;
-  calls: number;
-  tapped: number;
   /** Our objects Asterisk should hold right now (snoops, externalMedia, bridges, agent legs). */
   objects: number;
 }
@@ -52,6 +47,8 @@ export interface AriAppOptions {
   registry: CallRegistry;
   audioPath: AudioPath;
   queueHandler?: QueueHandler;
+  /** The PBX-neutral lifecycle the calls are reported to; one of its own when absent. */
+  calls?: CallLifecycle;
 }
 
 /** Set on every caller this app taps, so a restarted ser-ari finds and taps it again. */
@@ -73,14 +70,10 @@ export class AriApp {
   readonly #live = new Set<string>();
   readonly #stasis = new StasisWatch();
   readonly #taps: TapBuilder;
-  readonly #verdicts: VerdictBook;
+  readonly #calls: CallLifecycle;
+  readonly #ownsCalls: boolean;
   readonly #events = new EventEmitter<{ event: [AriEvent]; connected: [Client] }>();
   readonly #wired = new WeakSet<Client>();
-  // Late updates of an ended call and agent-side streams are not verdicts of a live call.
-  readonly #onEmotion = (u: EmotionUpdate): void => {
-    if (this.#sessions.has(u.callId)) this.#verdicts.observe(u);
-  };
-  #unsubscribeBus: (() => void) | null = null;
   #firstReconcile = true;
   #stopping = false;
   #reconciling: Promise<void> | null = null;
@@ -113,18 +106,12 @@ export class AriApp {
       stasis: this.#stasis,
       logger: this.#log,
     });
-    this.#verdicts = new VerdictBook(config.ari);
+    this.#ownsCalls = opts.calls === undefined;
+    this.#calls = opts.calls ?? new CallLifecycle({ registry: opts.registry, bus: opts.bus, audioPath: opts.audioPath, verdicts: config.ari, logger: opts.logger });
     this.#conn.on('connected', (client) => this.#onConnected(client));
   }
 
   start(): void {
-    this.#o.audioPath.on('emotion', this.#onEmotion);
-    this.#unsubscribeBus = this.#o.bus.subscribe((e) => {
-      if (e.type === 'action' && e.outcome === 'executed') {
-        const s = this.#sessions.get(e.callId);
-        if (s) s.actionsExecuted++;
-      }
-    });
     this.#conn.start();
   }
 
@@ -155,11 +142,11 @@ export class AriApp {
   }
 
   record(callId: string): CallRecord | undefined {
-    return this.#o.registry.get(callId);
+    return this.#calls.get(callId)?.record;
   }
 
   updateRecord(callId: string, patch: Partial<Omit<CallRecord, 'callId' | 'startedAt'>>): void {
-    this.#o.registry.update(callId, patch);
+    this.#calls.get(callId)?.update(patch);
   }
 
   health(): AriAppHealth {
@@ -215,7 +202,7 @@ export class AriApp {
       );
       if (s) {
         s.inStasis = false;
-        this.#o.registry.update(callId, { inStasis: false });
+        s.call.update({ inStasis: false });
       }
       return { ok: true };
     } catch (err) {
@@ -241,13 +228,12 @@ export class AriApp {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#o.audioPath.off('emotion', this.#onEmotion);
-    this.#unsubscribeBus?.();
-    const release = Promise.all([...this.#sessions.values()].map((s) => this.#endCall(s, 'shutdown')));
+    const release = Promise.all([...this.#sessions.values()].map((s) => s.call.end('shutdown')));
     await raceTimeout(release, this.#cfg.shutdownTimeoutMs);
     const client = this.#conn.client;
     if (client && this.#live.size > 0) await raceTimeout(this.#removeOwn(client, [...this.#live]), 1000);
     await this.#conn.stop();
+    if (this.#ownsCalls) await this.#calls.close();
   }
 
   #onConnected(client: Client): void {
@@ -280,18 +266,18 @@ export class AriApp {
         const s = this.#sessions.get(id);
         if (!s) return;
         s.inStasis = false;
-        this.#o.registry.update(id, { inStasis: false });
+        s.call.update({ inStasis: false });
         if (s.expectingStasisEnd) {
           s.expectingStasisEnd = false;
           return;
         }
         // Nobody continued it: a channel only leaves Stasis on its own by hanging up.
-        return this.#endCall(s, 'hangup');
+        return s.call.end('hangup');
       }
       case 'ChannelDestroyed': {
         this.#stasis.forget(id);
         const s = this.#sessions.get(id);
-        if (s) return this.#endCall(s, 'hangup');
+        if (s) return s.call.end('hangup');
         const own = parseOwnId(id);
         if (own) return this.#onOwnChannelGone(client, own.kind, own.callId, id);
         return;
@@ -328,13 +314,11 @@ export class AriApp {
     if (existing) {
       existing.channel = channel;
       existing.inStasis = true;
-      this.#o.registry.update(channel.id, { inStasis: true });
+      existing.call.update({ inStasis: true });
       return existing;
     }
-    const s = new CallSession(channel, mode, this.#log);
-    this.#sessions.set(s.callId, s);
-    this.#o.registry.add({
-      callId: s.callId,
+    const call = this.#calls.enter({
+      callId: channel.id,
       channelName: channel.name,
       callerNumber: channel.caller?.number || null,
       callerName: channel.caller?.name || null,
@@ -345,6 +329,9 @@ export class AriApp {
       inStasis: true,
       tapped: false,
     });
+    const s = new CallSession(channel, mode, call);
+    this.#sessions.set(s.callId, s);
+    call.onRelease((reason) => this.#release(s, reason));
     s.log.info({ mode, channel: channel.name, queue }, 'call entered the app');
     return s;
   }
@@ -380,7 +367,7 @@ export class AriApp {
     await Promise.all([this.#subscribe(client, s), fresh ? this.#markTapped(client, s) : undefined]);
     const back = await this.continueCall(s.callId);
     if (!back.ok) {
-      if (back.status === 404) return this.#endCall(s, 'hangup');
+      if (back.status === 404) return s.call.end('hangup');
       s.log.warn({ err: back.error }, 'could not return the call to the dialplan');
     }
     if (fresh) await this.#startTap(s);
@@ -391,7 +378,7 @@ export class AriApp {
     const s = this.#openSession(channel, fresh ? 'decide' : this.#sessions.get(channel.id)!.mode, null);
     // What a rule asked for (setVars while the caller was out of Stasis) overrides the built-in verdict.
     const vars = {
-      ...this.#verdicts.variables(s.callId, this.#o.registry.get(s.callId)?.priority ?? null),
+      ...s.call.verdictVariables(),
       ...(fresh ? { [TAPPED_BY_VAR]: this.#cfg.app } : {}),
       ...s.pendingVars,
     };
@@ -406,13 +393,13 @@ export class AriApp {
     s.pendingTransfer = null;
     const back = await this.continueCall(s.callId, transfer ?? undefined);
     s.log.info({ vars, returned: back.ok, ...(transfer ? { transferredTo: transfer } : {}) }, 'decision point');
-    if (!back.ok && back.status === 404) return this.#endCall(s, 'hangup');
+    if (!back.ok && back.status === 404) return s.call.end('hangup');
     if (fresh) void this.#startTap(s);
   }
 
   async #queue(client: Client, channel: Channel, queue: string): Promise<void> {
     const s = this.#openSession(channel, 'queue', queue);
-    this.#o.registry.update(s.callId, { mode: 'queue', queue });
+    s.call.update({ mode: 'queue', queue });
     s.mode = 'queue';
     await Promise.all([this.#subscribe(client, s), this.#markTapped(client, s)]);
     if (!s.tap) await this.#startTap(s);
@@ -437,15 +424,8 @@ export class AriApp {
       audioPath: this.#o.audioPath,
       retries: this.#cfg.tapRetries,
       healthMs: this.#cfg.tapHealthMs,
-      report: (state, reason, attempt) => {
-        if (state === 'tapped') this.#o.registry.update(s.callId, { tapped: true });
-        this.#publishTap(s, state, reason, attempt);
-      },
+      report: (state, reason, attempt) => s.call.tap(state, reason, attempt),
     });
-  }
-
-  #publishTap(s: CallSession, state: TapState, reason: string | null, attempt: number): void {
-    this.#o.bus.publish({ type: 'tap', callId: s.callId, state, reason, attempt });
   }
 
   /** One of our channels left: a snoop leaving means its caller hung up (monitor calls outside Stasis). */
@@ -473,24 +453,21 @@ export class AriApp {
     try {
       await ariRequest('GET channel', callId, this.#cfg.requestTimeoutMs, () => client.channels.get({ channelId: callId }));
     } catch (err) {
-      if (hasStatus(err, 404)) await this.#endCall(s, 'hangup');
+      if (hasStatus(err, 404)) await s.call.end('hangup');
       return;
     }
     // The caller is still up but its tap lost a channel (deleted by someone, or Asterisk dropped it).
     await s.tapping?.catch(() => undefined);
     if (s.ended || s.tap !== tap) return;
     s.log.warn({ lost: id }, 'tap lost a channel while the caller is up: rebuilding it');
-    this.#o.registry.update(callId, { tapped: false });
-    this.#publishTap(s, 'retrying', `${kind === 'em' ? 'externalMedia' : 'snoop'} channel gone`, s.tapAttempts);
+    s.call.tap('retrying', `${kind === 'em' ? 'externalMedia' : 'snoop'} channel gone`);
     s.tap = null;
     await this.#taps.teardown(tap);
     if (!s.ended) void this.#startTap(s);
   }
 
-  async #endCall(s: CallSession, reason: string): Promise<void> {
-    if (s.ended) return;
-    s.ended = true;
-    s.abort.abort();
+  /** The ARI part of a call's end (its `Call.end` runs this): taps, agent leg and the queue's hold on it. */
+  async #release(s: CallSession, reason: string): Promise<void> {
     this.#sessions.delete(s.callId);
     const client = this.#conn.client;
     if (reason === 'shutdown' && s.inStasis && client) {
@@ -498,9 +475,6 @@ export class AriApp {
       await this.continueCall(s.callId).catch(() => undefined);
     }
     await s.tapping?.catch(() => undefined);
-    const audio = s.tap ? this.#o.audioPath.stats(s.tap.key) : null;
-    const record = this.#o.registry.get(s.callId);
-    const wasTapped = s.tap !== null;
     const releases: Array<Promise<unknown>> = [];
     for (const t of [s.tap, s.agentTap]) if (t) releases.push(this.#taps.teardown(t));
     s.tap = null;
@@ -514,29 +488,7 @@ export class AriApp {
       if (client) releases.push(removeBridge(client, leg.bridgeId, this.#cfg.requestTimeoutMs, s.log));
     }
     await Promise.all(releases);
-    if (wasTapped) this.#publishTap(s, 'released', reason, s.tapAttempts);
     this.#o.queueHandler?.onCallEnded(s.callId);
-    const verdict = this.#verdicts.close(s.callId);
-    const started = record?.startedAt.getTime() ?? Date.now();
-    this.#o.registry.remove(s.callId, reason, {
-      durationSeconds: Math.round((Date.now() - started) / 100) / 10,
-      windows: audio?.pipeline.windows ?? 0,
-      classified: audio?.pipeline.classified ?? 0,
-      ...verdict,
-      actionsExecuted: s.actionsExecuted,
-      rtp: audio
-        ? {
-            packets: audio.rtp.packets,
-            lost: audio.rtp.lost,
-            late: audio.rtp.late,
-            duplicate: audio.rtp.duplicate,
-            foreignSource: audio.rtp.foreignSource,
-            badPayloadType: audio.rtp.badPayloadType,
-            malformed: audio.rtp.malformed,
-          }
-        : null,
-    });
-    s.log.info({ reason }, 'call ended, its tap released');
   }
 
   /** After every (re)connect: end calls that vanished, rebuild broken taps, remove orphans, adopt callers. */
@@ -585,7 +537,7 @@ export class AriApp {
       adopt: plan.adopt.length,
     };
     if (Object.values(counts).some((n) => n > 0) || known.length > 0) this.#log.info(counts, 'reconcile');
-    await Promise.all(plan.lost.map((id) => this.#sessions.get(id)).map((s) => (s ? this.#endCall(s, 'gone after reconnect') : undefined)));
+    await Promise.all(plan.lost.map((id) => this.#sessions.get(id)).map((s) => s?.call.end('gone after reconnect')));
     await this.#removeOwn(client, [...plan.deleteChannels, ...plan.deleteBridges]);
     for (const { callId } of known) {
       const s = this.#sessions.get(callId);
@@ -643,7 +595,7 @@ export class AriApp {
   /** A caller the built-in queue took over from an earlier run: tracked and tapped, left in Stasis. */
   async #adoptQueued(client: Client, channel: Channel, a: QueueAdoption): Promise<void> {
     const s = this.#openSession(client.Channel(channel.id, channel), 'queue', a.queue, a.phase);
-    this.#o.registry.update(s.callId, { mode: 'queue', queue: a.queue, phase: a.phase, ...(a.agent ? { agent: a.agent } : {}) });
+    s.call.update({ mode: 'queue', queue: a.queue, phase: a.phase, ...(a.agent ? { agent: a.agent } : {}) });
     s.log.info({ queue: a.queue, phase: a.phase }, 're-adopting a queue caller of an earlier run');
     await this.#subscribe(client, s);
     await this.#startTap(s);
@@ -656,7 +608,7 @@ export class AriApp {
     const phase: CallPhase = /Queue/i.test(app) ? 'queued' : 'ivr';
     const s = this.#openSession(channel, 'monitor', null, phase);
     s.inStasis = inOurStasis;
-    this.#o.registry.update(s.callId, { inStasis: inOurStasis });
+    s.call.update({ inStasis: inOurStasis });
     s.log.info({ dialplanApp: app }, 're-adopting a caller tapped before the reconnect');
     await this.#subscribe(client, s);
     // Its queue state was lost with the previous run: the dialplan takes the caller on from Stasis().

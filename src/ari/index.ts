@@ -1,5 +1,5 @@
 import { AriCallControl, type AmiPriorityPort, type QueuePriorityPort } from './call-control.js';
-import type { CallControl } from '../pbx/types.js';
+import type { PbxPort } from '../pbx/port.js';
 import { AriApp, type AriAppHealth, type AriAppOptions } from './app.js';
 
 export type { AriAppHealth } from './app.js';
@@ -13,8 +13,9 @@ export interface StartAriAppOptions extends AriAppOptions {
   amiPriority?: AmiPriorityPort;
 }
 
-export interface AriAppHandle {
-  control: CallControl;
+/** The ARI adapter: the PbxPort of an Asterisk, and the app behind it for what only ARI has (the built-in queue). */
+export interface AriAppHandle extends PbxPort {
+  readonly kind: 'asterisk';
   app: AriApp;
   health(): AriAppHealth;
   /** Releases every tap (callers in Stasis go back to the dialplan, none is hung up) and disconnects. */
@@ -27,5 +28,12 @@ export function startAriApp(opts: StartAriAppOptions): AriAppHandle {
   const app = new AriApp(appOptions);
   const control = new AriCallControl(app, { queuePriority, amiPriority });
   app.start();
-  return { control, app, health: () => app.health(), stop: () => app.stop() };
+  return {
+    kind: 'asterisk',
+    capabilities: { variablesAnyTime: false, builtInQueue: true },
+    control,
+    app,
+    health: () => app.health(),
+    stop: () => app.stop(),
+  };
 }

@@ -1,5 +1,6 @@
 import type { Channel } from 'ari-client';
 import type { Logger } from 'pino';
+import type { Call } from '../calls/lifecycle.js';
 import type { CallMode } from '../events/types.js';
 import type { Tap } from './tap.js';
 
@@ -18,10 +19,13 @@ export interface ListenLeg {
   endpoint: string;
 }
 
-/** The ARI side of one live call: what exists on Asterisk for it and where the caller is. */
+/**
+ * The ARI side of one live call: what exists on Asterisk for it and where the caller is. The call
+ * itself (record, verdict, end) is the PBX-neutral `Call` it belongs to.
+ */
 export class CallSession {
   readonly callId: string;
-  readonly log: Logger;
+  readonly call: Call;
   channel: Channel;
   mode: CallMode;
   inStasis = true;
@@ -38,16 +42,33 @@ export class CallSession {
   pendingTransfer: { context: string; extension: string; priority?: number } | null = null;
   /** The tap builder/health loop of this call, awaited before tear-down. */
   tapping: Promise<void> | null = null;
-  tapAttempts = 0;
-  actionsExecuted = 0;
-  ended = false;
-  readonly abort = new AbortController();
 
-  constructor(channel: Channel, mode: CallMode, log: Logger) {
+  constructor(channel: Channel, mode: CallMode, call: Call) {
     this.callId = channel.id;
     this.channel = channel;
     this.mode = mode;
-    this.log = log.child({ callId: channel.id });
+    this.call = call;
+  }
+
+  get log(): Logger {
+    return this.call.log;
+  }
+
+  get ended(): boolean {
+    return this.call.ended;
+  }
+
+  /** Aborted when the call ends: waits for its playbacks and taps stop. */
+  get abort(): AbortController {
+    return this.call.abort;
+  }
+
+  get tapAttempts(): number {
+    return this.call.tapAttempts;
+  }
+
+  set tapAttempts(n: number) {
+    this.call.tapAttempts = n;
   }
 
   /** Ids of everything that should exist on Asterisk for this call (for reconcile). */

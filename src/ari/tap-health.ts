@@ -9,7 +9,7 @@ import type { TapBuilder } from './tap.js';
  * so a tap with nothing after a second is one of the externalMedia taps that stay mute.
  */
 export function waitForFirstPacket(audioPath: AudioPath, key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  if ((audioPath.stats(key)?.rtp.packets ?? 0) > 0) return Promise.resolve(true);
+  if ((audioPath.stats(key)?.rtp?.packets ?? 0) > 0) return Promise.resolve(true);
   if (signal?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (ok: boolean): void => {
@@ -22,7 +22,7 @@ export function waitForFirstPacket(audioPath: AudioPath, key: string, timeoutMs:
       if (id === key) done(true);
     };
     const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done((audioPath.stats(key)?.rtp.packets ?? 0) > 0), timeoutMs);
+    const timer = setTimeout(() => done((audioPath.stats(key)?.rtp?.packets ?? 0) > 0), timeoutMs);
     audioPath.on('first-packet', onPacket);
     signal?.addEventListener('abort', onAbort, { once: true });
   });

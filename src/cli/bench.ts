@@ -159,8 +159,8 @@ async function runStep(engine: InferenceEngine, calls: number, seconds: number, 
   let dropped = 0;
   after.forEach((a, i) => {
     const b = before[i]!;
-    lost += a.rtp.lost - b.rtp.lost + (a.rtp.late - b.rtp.late);
-    received += a.rtp.packets - b.rtp.packets;
+    lost += a.rtp!.lost - b.rtp!.lost + (a.rtp!.late - b.rtp!.late);
+    received += a.rtp!.packets - b.rtp!.packets;
     dropped += a.pipeline.dropped - b.pipeline.dropped;
   });
   const cpuTotalPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;

@@ -95,17 +95,17 @@ export function observeAudioPath(metrics: Metrics, audio: AudioPathLike, opts: {
   const sample = (): void => {
     for (const callId of seen.keys()) {
       const s = audio.stats(callId);
-      if (s) {
+      if (s?.rtp) {
         add(callId, s.rtp);
         if (s.rtp.packets > 0) metrics.rtpJitter.observe(s.rtp.jitterMs / 1000);
       }
     }
   };
   const onFirst = (callId: string): void => {
-    if (!seen.has(callId)) seen.set(callId, { ...ZERO });
+    if (!seen.has(callId) && audio.stats(callId)?.rtp) seen.set(callId, { ...ZERO });
   };
   const onClosed = (s: CallAudioStats): void => {
-    add(s.callId, s.rtp);
+    if (s.rtp) add(s.callId, s.rtp);
     seen.delete(s.callId);
   };
   audio.on('first-packet', onFirst);

@@ -32,9 +32,15 @@ export interface OpenCallOptions {
 
 export interface CallAudioStats {
   callId: string;
-  port: number;
-  rtp: RtpStats;
+  /** The RTP port, null for audio pushed by another ingress (a FreeSWITCH fork). */
+  port: number | null;
+  rtp: RtpStats | null;
   pipeline: CallPipelineStats;
+}
+
+/** Where another ingress (a FreeSWITCH fork) pushes a call's 8 kHz samples. */
+export interface AudioStreamSink {
+  onAudio(samples: Float32Array, length: number): void;
 }
 
 export interface AudioPathEvents {
@@ -44,12 +50,15 @@ export interface AudioPathEvents {
 }
 
 interface ActiveCall {
-  port: number;
-  receiver: RtpReceiver;
+  port: number | null;
+  receiver: RtpReceiver | null;
   pipeline: CallPipeline;
 }
 
-/** All tapped calls of the process: a UDP port and receiver per call, feeding its pipeline. */
+/**
+ * All tapped calls of the process, each feeding its pipeline: a UDP port and receiver per call (RTP
+ * from Asterisk), or samples another ingress pushes (`openStream`: a FreeSWITCH fork).
+ */
 export class AudioPath extends EventEmitter<AudioPathEvents> {
   readonly #opts: AudioPathOptions;
   readonly #calls = new Map<string, ActiveCall>();
@@ -76,7 +85,7 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
   }
 
   portOf(callId: string): number | undefined {
-    return this.#calls.get(callId)?.port;
+    return this.#calls.get(callId)?.port ?? undefined;
   }
 
   pipeline(callId: string): CallPipeline | undefined {
@@ -85,7 +94,27 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
 
   stats(callId: string): CallAudioStats | null {
     const c = this.#calls.get(callId);
-    return c ? { callId, port: c.port, rtp: c.receiver.stats, pipeline: c.pipeline.stats } : null;
+    return c ? { callId, port: c.port, rtp: c.receiver?.stats ?? null, pipeline: c.pipeline.stats } : null;
+  }
+
+  /** A call whose audio another ingress pushes; the same pipeline, events and stats as an RTP call. */
+  openStream(callId: string): AudioStreamSink {
+    let c = this.#calls.get(callId);
+    if (!c) {
+      c = { port: null, receiver: null, pipeline: this.#pipeline(callId) };
+      this.#calls.set(callId, c);
+    }
+    const pipeline = c.pipeline;
+    let first = true;
+    return {
+      onAudio: (samples, length) => {
+        if (first) {
+          first = false;
+          this.emit('first-packet', callId);
+        }
+        pipeline.push(samples, length);
+      },
+    };
   }
 
   /**
@@ -94,7 +123,7 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
    */
   async openCall(callId: string, opts: OpenCallOptions = {}): Promise<{ host: string; port: number } | null> {
     const existing = this.#calls.get(callId);
-    if (existing) return { host: this.#opts.rtpHost, port: existing.port };
+    if (existing) return existing.port === null ? null : { host: this.#opts.rtpHost, port: existing.port };
     const { ports, logger } = this.#opts;
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = ports.acquire();
@@ -102,12 +131,7 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
         logger.warn({ callId, poolSize: ports.size }, 'RTP port pool exhausted: call left untapped');
         return null;
       }
-      const pipeline = new CallPipeline(callId, this.#opts.engine, {
-        minSpeechRatio: this.#opts.minSpeechRatio,
-        smoothing: this.#opts.smoothing,
-        maxBacklog: this.#maxBacklog,
-        ...(this.#opts.vad ? { vad: this.#opts.vad } : {}),
-      });
+      const pipeline = this.#pipeline(callId);
       const receiver = new RtpReceiver({
         host: this.#opts.rtpHost,
         port,
@@ -136,13 +160,6 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
         continue;
       }
       this.#bindError = null;
-      pipeline.on('emotion', (u) => this.emit('emotion', u));
-      let errorLogged = false;
-      pipeline.on('inference-error', (err) => {
-        if (errorLogged) return;
-        errorLogged = true;
-        logger.error({ callId, err: err.message }, 'inference failed for a window of this call (logged once per call)');
-      });
       this.#calls.set(callId, { port, receiver, pipeline });
       return { host: this.#opts.rtpHost, port };
     }
@@ -152,7 +169,7 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
 
   /** Pins a call's RTP source, e.g. to the address and port Asterisk reports for its externalMedia channel. */
   expectSource(callId: string, source: { address: string; port?: number }): void {
-    this.#calls.get(callId)?.receiver.expectSource(source);
+    this.#calls.get(callId)?.receiver?.expectSource(source);
   }
 
   async closeCall(callId: string): Promise<CallAudioStats | null> {
@@ -160,11 +177,28 @@ export class AudioPath extends EventEmitter<AudioPathEvents> {
     if (!c) return null;
     this.#calls.delete(callId);
     c.pipeline.close();
-    await c.receiver.close();
-    this.#opts.ports.release(c.port);
-    const stats: CallAudioStats = { callId, port: c.port, rtp: c.receiver.stats, pipeline: c.pipeline.stats };
+    if (c.receiver) await c.receiver.close();
+    if (c.port !== null) this.#opts.ports.release(c.port);
+    const stats: CallAudioStats = { callId, port: c.port, rtp: c.receiver?.stats ?? null, pipeline: c.pipeline.stats };
     this.emit('call-closed', stats);
     return stats;
+  }
+
+  #pipeline(callId: string): CallPipeline {
+    const pipeline = new CallPipeline(callId, this.#opts.engine, {
+      minSpeechRatio: this.#opts.minSpeechRatio,
+      smoothing: this.#opts.smoothing,
+      maxBacklog: this.#maxBacklog,
+      ...(this.#opts.vad ? { vad: this.#opts.vad } : {}),
+    });
+    pipeline.on('emotion', (u) => this.emit('emotion', u));
+    let errorLogged = false;
+    pipeline.on('inference-error', (err) => {
+      if (errorLogged) return;
+      errorLogged = true;
+      this.#opts.logger.error({ callId, err: err.message }, 'inference failed for a window of this call (logged once per call)');
+    });
+    return pipeline;
   }
 
   async close(): Promise<void> {

@@ -41,17 +41,17 @@ describe('ARI app against the simulator', () => {
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'], audio: new Float32Array(8000).fill(0.1), loop: true });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
     const port = w.audioPath.portOf(callId)!;
-    await until(() => (w!.audioPath.stats(callId)?.rtp.packets ?? 0) > 10, 5_000, 'RTP from Asterisk');
+    await until(() => (w!.audioPath.stats(callId)?.rtp?.packets ?? 0) > 10, 5_000, 'RTP from Asterisk');
     const { createSocket } = await import('node:dgram');
     const intruder = createSocket('udp4');
     const packet = Buffer.alloc(172);
     packet[0] = 0x80; // version 2, PT 0
     for (let i = 0; i < 5; i++) await new Promise<void>((r) => intruder.send(packet, port, '127.0.0.1', () => r()));
     intruder.close();
-    await until(() => w!.audioPath.stats(callId)!.rtp.foreignSource >= 5, 5_000, 'intruder counted');
-    const packetsBefore = w.audioPath.stats(callId)!.rtp.packets;
-    await until(() => w!.audioPath.stats(callId)!.rtp.packets > packetsBefore + 10, 5_000, "Asterisk's stream goes on");
-    expect(w.audioPath.stats(callId)!.rtp.foreignSource).toBe(5);
+    await until(() => w!.audioPath.stats(callId)!.rtp!.foreignSource >= 5, 5_000, 'intruder counted');
+    const packetsBefore = w.audioPath.stats(callId)!.rtp!.packets;
+    await until(() => w!.audioPath.stats(callId)!.rtp!.packets > packetsBefore + 10, 5_000, "Asterisk's stream goes on");
+    expect(w.audioPath.stats(callId)!.rtp!.foreignSource).toBe(5);
   });
 
   it('a silent tap is torn down and rebuilt, and the call ends up tapped', async () => {

@@ -79,7 +79,7 @@ describe('the app replays the recorded tap scenarios against the simulator', () 
     w.sim.on('rest', (r) => requests.push(r));
     const callId = await w.sim.placeCall({ stasisArgs: ['monitor'] });
     await until(() => w!.taps(callId).some((t) => t.state === 'tapped'), 10_000, 'tapped');
-    await until(() => (w!.audioPath.stats(callId)?.rtp.packets ?? 0) > 5, 5_000, 'slin16 RTP received');
+    await until(() => (w!.audioPath.stats(callId)?.rtp?.packets ?? 0) > 5, 5_000, 'slin16 RTP received');
     w.sim.hangup(callId);
     await until(() => w!.leftovers().bridges.length === 0, 10_000, 'released');
     const ours = requests.map(operation).filter((o): o is string => o !== null);

@@ -78,8 +78,8 @@ describe.skipIf(!HAVE_CREMA_D)('RTP over loopback UDP to per-call emotion update
       expect(median).toBeGreaterThan(850);
       expect(median).toBeLessThan(1150);
       const stats = path.stats(c.id)!;
-      expect(stats.rtp.lost).toBe(0);
-      expect(stats.rtp.packets).toBe(streams[calls.indexOf(c)]!.stats.sent);
+      expect(stats.rtp!.lost).toBe(0);
+      expect(stats.rtp!.packets).toBe(streams[calls.indexOf(c)]!.stats.sent);
     }
     expect(playedMs).toBeGreaterThan(8000);
 
@@ -120,12 +120,12 @@ describe.skipIf(!HAVE_CREMA_D)('RTP over loopback UDP to per-call emotion update
     stranger.close();
 
     const s = path.stats('impaired')!;
-    expect(s.rtp.foreignSource).toBe(20);
-    expect(s.rtp.badPayloadType).toBe(10);
-    expect(s.rtp.malformed).toBe(1);
-    expect(s.rtp.duplicate).toBe(stream.stats.duplicated);
-    expect(Math.abs(s.rtp.lost - stream.stats.dropped)).toBeLessThanOrEqual(1);
-    expect(s.rtp.reordered).toBeGreaterThan(0);
+    expect(s.rtp!.foreignSource).toBe(20);
+    expect(s.rtp!.badPayloadType).toBe(10);
+    expect(s.rtp!.malformed).toBe(1);
+    expect(s.rtp!.duplicate).toBe(stream.stats.duplicated);
+    expect(Math.abs(s.rtp!.lost - stream.stats.dropped)).toBeLessThanOrEqual(1);
+    expect(s.rtp!.reordered).toBeGreaterThan(0);
     const list = (updates.get('impaired') ?? []).map((x) => x.u);
     expect(list.length).toBeGreaterThanOrEqual(Math.floor(audio.length / 8000) - 3);
     expect(list.filter((u) => u.speech).length).toBeGreaterThan(list.length / 2);
