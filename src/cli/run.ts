@@ -1,14 +1,16 @@
 import { AudioFileError } from '../audio/wav-file.js';
 import type { Config } from '../config/schema.js';
-import { DEMO_AGENTS, DEMO_SIM_AGENTS, DEMO_SUPERVISORS, loadDemoVoices, startDemoCallers, type DemoCallers, type DemoVoices } from '../service/demo.js';
+import { DEMO_AGENTS, DEMO_SIM_AGENTS, DEMO_SUPERVISORS, loadDemoVoices, startDemoCallers, startFsDemoCallers, type DemoCallers, type DemoVoices } from '../service/demo.js';
 import { UsageError, parseCommand, positiveNumber } from './usage.js';
 
-const USAGE = `usage: ser-ari run [--config ser-ari.yaml] [--audio folder] [--seconds N]
+const USAGE = `usage: ser-ari run [--config ser-ari.yaml] [--pbx asterisk|freeswitch] [--audio folder] [--seconds N]
 
-The live service: taps the calls Asterisk hands to the Stasis app, scores the callers' emotion every
-second, runs the rules and serves the console. With no ARI URL configured (ari.url, SER_ARI_URL) it
-runs the demo: the built-in simulated PBX with three demo callers.
+The live service: taps the calls Asterisk hands to the Stasis app (or FreeSWITCH's ser::monitor hooks,
+with freeswitch.host / SER_ESL_HOST set), scores the callers' emotion every second, runs the rules and
+serves the console. With no switch configured (ari.url, SER_ARI_URL, freeswitch.host) it runs the demo:
+a built-in simulated PBX with three demo callers.
   --config    YAML config file (environment variables SER_* override it)
+  --pbx       demo only: which switch to simulate, asterisk (default) or freeswitch
   --audio     demo only: a folder of WAV files for the demo callers' speech (CREMA-D names pick clips)
   --seconds   stop after this many seconds (SIGINT/SIGTERM stop it at any time)`;
 
@@ -17,10 +19,12 @@ runs the demo: the built-in simulated PBX with three demo callers.
  * PBX with demo callers, the demo queue and rules, and the console.
  */
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, USAGE, { config: { type: 'string' }, audio: { type: 'string' }, seconds: { type: 'string' } });
+  const parsed = parseCommand(argv, USAGE, { config: { type: 'string' }, pbx: { type: 'string' }, audio: { type: 'string' }, seconds: { type: 'string' } });
   if (parsed === null) return 0;
   const { values } = parsed;
   const seconds = values.seconds === undefined ? null : positiveNumber('--seconds', values.seconds);
+  const pbx = values.pbx ?? 'asterisk';
+  if (pbx !== 'asterisk' && pbx !== 'freeswitch') throw new UsageError(`--pbx must be asterisk or freeswitch, got ${JSON.stringify(pbx)}`);
   // Armed before anything starts: --seconds and signals count from here, whatever start-up takes.
   const stop = stopRequest(seconds);
   try {
@@ -32,17 +36,24 @@ export async function runCommand(argv: string[]): Promise<number> {
       import('../service/service.js'),
     ]);
     const loaded = loadConfig(values.config ? { file: values.config } : {});
-    const demo = loaded.config.ari.url === null;
-    if (values.audio !== undefined && !demo) throw new UsageError('--audio is for the demo only, and an ARI URL is configured');
+    const demo = loaded.config.ari.url === null && loaded.config.freeswitch.host === null;
+    if (values.audio !== undefined && !demo) throw new UsageError('--audio is for the demo only, and a switch is configured');
+    if (values.pbx !== undefined && !demo) throw new UsageError('--pbx is for the demo only, and a switch is configured');
     const voices = demo ? await demoVoices(values.audio ?? null) : null;
-    const config = demo ? withDemoDefaults(loaded.config) : loaded.config;
+    const config = demo ? withDemoDefaults(loaded.config, pbx) : loaded.config;
     const logger = createLogger(config.log.level);
-    logger.info({ configFile: loaded.source, ari: demo ? 'built-in simulator (demo)' : redactUrl(config.ari.url!), app: config.ari.app }, 'starting ser-ari');
+    const target = demo
+      ? { pbx: `built-in simulated ${pbx === 'freeswitch' ? 'FreeSWITCH' : 'Asterisk'} (demo)` }
+      : config.freeswitch.host !== null
+        ? { pbx: 'freeswitch', esl: `${config.freeswitch.host}:${config.freeswitch.port}` }
+        : { pbx: 'asterisk', ari: redactUrl(config.ari.url!), app: config.ari.app };
+    logger.info({ configFile: loaded.source, ...target }, 'starting ser-ari');
 
-    const service = await startService({ config, logger, simAgents: DEMO_SIM_AGENTS });
+    const service = await startService({ config, logger, simAgents: DEMO_SIM_AGENTS, ...(demo ? { simulate: pbx } : {}) });
     let callers: DemoCallers | null = null;
     try {
       if (service.sim && voices) callers = startDemoCallers(service.sim, logger, voices);
+      if (service.fsSim && voices) callers = startFsDemoCallers(service.fsSim, logger, voices);
       logger.info({ console: service.consoleUrl }, `console: ${service.consoleUrl}`);
       process.stderr.write(`\nser-ari is running. Console: ${service.consoleUrl}${demo ? '  (demo: simulated PBX and callers)' : ''}\n\n`);
       const reason = await stop.requested;
@@ -91,11 +102,11 @@ function stopRequest(seconds: number | null): { requested: Promise<string>; disp
   };
 }
 
-/** The demo's queue and rules, unless the config names its own. */
-export function withDemoDefaults(config: Config): Config {
+/** The demo's queue (Asterisk only: FreeSWITCH queues callers itself) and rules, unless the config names its own. */
+export function withDemoDefaults(config: Config, pbx: 'asterisk' | 'freeswitch' = 'asterisk'): Config {
   return {
     ...config,
-    queues: config.queues.length > 0 ? config.queues : [{ name: 'support', agents: DEMO_AGENTS, ringTimeoutSeconds: 15, retrySeconds: 5, moh: 'default', maxWaitSeconds: null }],
+    queues: config.queues.length > 0 || pbx === 'freeswitch' ? config.queues : [{ name: 'support', agents: DEMO_AGENTS, ringTimeoutSeconds: 15, retrySeconds: 5, moh: 'default', maxWaitSeconds: null }],
     rules: config.rules ?? 'config/rules.demo.yaml',
     targets: config.targets.supervisors.length > 0 ? config.targets : { ...config.targets, supervisors: DEMO_SUPERVISORS },
   };

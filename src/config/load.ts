@@ -20,9 +20,14 @@ export const ENV_OVERRIDES = {
   SER_LOG_LEVEL: ['log', 'level'],
   SER_HISTORY_PATH: ['history', 'path'],
   SER_HISTORY_URL: ['history', 'url'],
+  SER_ESL_HOST: ['freeswitch', 'host'],
+  SER_ESL_PORT: ['freeswitch', 'port'],
+  SER_ESL_PASSWORD: ['freeswitch', 'password'],
+  SER_FORK_PORT: ['freeswitch', 'forkPort'],
+  SER_FORK_URL: ['freeswitch', 'forkUrl'],
 } as const satisfies Record<string, readonly string[]>;
 
-const NUMERIC_ENV = new Set<string>(['SER_HTTP_PORT']);
+const NUMERIC_ENV = new Set<string>(['SER_HTTP_PORT', 'SER_ESL_PORT', 'SER_FORK_PORT']);
 
 export const DEFAULT_CONFIG_FILE = 'ser-ari.yaml';
 

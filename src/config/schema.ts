@@ -37,6 +37,36 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    freeswitch: z
+      .object({
+        host: z
+          .string()
+          .min(1)
+          .nullable()
+          .default(null)
+          .describe('FreeSWITCH event socket host (SER_ESL_HOST); set, it selects FreeSWITCH instead of Asterisk'),
+        port: z.int().min(1).max(65535).default(8021).describe('event socket port (SER_ESL_PORT)'),
+        password: z.string().default('ClueCon').describe('event socket password (SER_ESL_PASSWORD): change it on the switch too'),
+        forkPort: z.int().min(0).max(65535).default(8095).describe('our WebSocket listener for mod_audio_fork (SER_FORK_PORT), bound on rtp.host'),
+        forkUrl: z
+          .url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' })
+          .nullable()
+          .default(null)
+          .describe('the fork URL FreeSWITCH is told (SER_FORK_URL), when it must differ from ws://rtp.host:forkPort (NAT, TLS proxy)'),
+        soundsDir: z.string().min(1).default('/usr/share/freeswitch/sounds/ser').describe('where sound:<name> is <name>.wav on the FreeSWITCH host'),
+        context: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('default').describe('dialplan context of transfers (queue-<name>, extensions)'),
+        instance: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]+$/)
+          .nullable()
+          .default(null)
+          .describe('the name this ser-ari claims calls with (mod_hash realm ser_claim); null: the host name. Two instances must differ'),
+        requestTimeoutMs: z.int().min(100).max(60000).default(5000),
+        reconnectMinMs: z.int().min(10).max(60000).default(500),
+        reconnectMaxMs: z.int().min(100).max(600000).default(30000),
+      })
+      .strict()
+      .prefault({}),
     http: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

@@ -2,8 +2,10 @@ export type HealthStatus = 'ok' | 'degraded' | 'down';
 
 export interface HealthReport {
   status: HealthStatus;
-  /** In demo mode the simulated PBX counts as the ARI connection. */
+  /** The switch connection, whichever it is (kept under this name for existing monitors: on FreeSWITCH it is the event socket). */
   ari: { connected: boolean; reconnects: number };
+  /** The switch connection and which switch it is. */
+  pbx?: { kind: 'asterisk' | 'freeswitch'; connected: boolean; reconnects: number };
   model: { loaded: boolean; name: string | null };
   /** The RTP port pool: each tapped call holds one port. */
   ports: { free: number; total: number };

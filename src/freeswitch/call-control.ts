@@ -53,9 +53,14 @@ export class FsCallControl implements CallControl {
     this.#o = opts;
   }
 
-  /** Forget a call's priority once it ended (the later Call object will own this). */
+  /** Forget a call's priority once it ended. */
   forget(callId: string): void {
     this.#priority.delete(callId);
+  }
+
+  /** The priority last set on the call, null when none was. */
+  priorityOf(callId: string): number | null {
+    return this.#priority.get(callId) ?? null;
   }
 
   async setVariables(callId: string, vars: Record<string, string>): Promise<PbxResult> {

@@ -19,29 +19,65 @@ import type { ForkIngress, ForkSink } from './fork-ingress.js';
  * - The end of a call is its CHANNEL_HANGUP_COMPLETE; a fork closing with a code other than 1000 while
  *   the channel lives is `tap-lost`.
  *
- * Events: `tapped` (the fork's metadata arrived), `tap-failed` (the api refused, or
- * mod_audio_fork::connect_failed), `tap-lost`, `ended` (callId, hangup cause).
+ * - Every subscribed connection gets its own copy of the hook (07), so two ser-ari instances would
+ *   both fork the call. With `instance` set, a call is claimed first with mod_hash's atomic
+ *   `hash insert_ifempty/ser_claim/<uuid>/<instance>` (under its write lock: `-ERR key already
+ *   exists` for the second instance, which backs off); the claim is deleted when the call ends. After
+ *   a restart of ser-ari the claims tell which calls were ours: the first reconcile taps them again
+ *   (their old fork died with our WebSocket server). Without mod_hash the claim is skipped (logged).
+ *
+ * Events: `entered` (a call is ours to tap), `tapped` (the fork's metadata arrived), `tap-failed`
+ * (the api refused, or mod_audio_fork::connect_failed), `tap-lost`, `ended` (callId, hangup cause),
+ * `claimed-elsewhere` (another instance holds the call).
  */
 export interface FsMonitorOptions {
   client: EslClient;
   ingress: ForkIngress;
   /** Where a call's audio goes (e.g. its CallPipeline); called once per tapped call. */
-  sinkFor(callId: string, hook: Extract<FsEvent, { type: 'ser::monitor' }>): ForkSink;
+  sinkFor(call: FsCallInfo): ForkSink;
+  /** The name calls are claimed with (mod_hash realm ser_claim); no claim when absent. */
+  instance?: string;
   logger?: Logger;
 }
 
+/** A call the monitor taps: from its ser::monitor hook, or from `show channels` when re-adopted. */
+export interface FsCallInfo {
+  callId: string;
+  callerNumber: string;
+  callerName: string | null;
+  channelName: string;
+  /** The hook's own name=value pairs (ser_mode, ser_queue ...); empty for a re-adopted call. */
+  custom: Record<string, string>;
+  /** True when found again after a restart of ser-ari (its claim was ours), not by its hook. */
+  adopted: boolean;
+}
+
 export interface FsMonitorEvents {
-  entered: [callId: string, hook: Extract<FsEvent, { type: 'ser::monitor' }>];
+  entered: [call: FsCallInfo];
+  'claimed-elsewhere': [callId: string, by: string];
   tapped: [callId: string];
   'tap-failed': [callId: string, reason: string];
   'tap-lost': [callId: string, code: number];
   ended: [callId: string, cause: string];
 }
 
+/** mod_hash realm of the claims: `ser_claim/<uuid>` = the instance that taps the call. */
+export const CLAIM_REALM = 'ser_claim';
+const UUID = /^[0-9a-fA-F-]{8,64}$/;
+
+interface ChannelRow {
+  uuid?: string;
+  name?: string;
+  cid_num?: string;
+  cid_name?: string;
+}
+
 export class FsMonitor extends EventEmitter<FsMonitorEvents> {
   readonly #o: FsMonitorOptions;
   readonly #live = new Set<string>();
   readonly #off: (() => void)[] = [];
+  #firstReconcile = true;
+  #hashMissingLogged = false;
 
   constructor(o: FsMonitorOptions) {
     super();
@@ -80,15 +116,32 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
       this.#o.logger?.warn({ err: (err as Error).message }, 'FreeSWITCH reconcile failed: will retry at the next reconnect');
       return;
     }
-    let rows: { uuid?: string }[] = [];
+    let rows: ChannelRow[] = [];
     try {
-      rows = (JSON.parse(body) as { rows?: { uuid?: string }[] }).rows ?? [];
+      rows = (JSON.parse(body) as { rows?: ChannelRow[] }).rows ?? [];
     } catch {
       return;
     }
     const present = new Set(rows.map((r) => r.uuid));
     for (const callId of [...this.#live]) if (!present.has(callId)) this.#end(callId, 'UNKNOWN (ended while the event socket was down)');
     for (const callId of this.#o.ingress.expected) if (!present.has(callId) && !this.#live.has(callId)) this.#o.ingress.release(callId);
+    if (this.#firstReconcile && this.#o.instance) {
+      this.#firstReconcile = false;
+      await this.#adoptClaimed(rows.filter((r) => r.uuid && !this.#live.has(r.uuid)));
+    }
+  }
+
+  /** Calls a previous run of this instance had claimed: their forks died with it; fork them again. */
+  async #adoptClaimed(rows: ChannelRow[]): Promise<void> {
+    for (const row of rows) {
+      const callId = row.uuid!;
+      if (!UUID.test(callId)) continue;
+      const holder = (await this.#o.client.api(`hash select/${CLAIM_REALM}/${callId}`).catch(() => '')).trim();
+      if (holder !== this.#o.instance || this.#live.has(callId)) continue;
+      this.#o.logger?.info({ callId }, 're-tapping a call a previous run of this instance had claimed');
+      await this.#o.client.api(`uuid_audio_fork ${callId} stop`).catch(() => undefined);
+      await this.#tap({ callId, callerNumber: row.cid_num ?? '', callerName: row.cid_name || null, channelName: row.name ?? '', custom: {}, adopted: true });
+    }
   }
 
   close(): void {
@@ -98,19 +151,26 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
   }
 
   #onEvent(e: FsEvent): void {
-    if (e.type === 'ser::monitor') void this.#tap(e);
+    if (e.type === 'ser::monitor') {
+      void this.#tap({ callId: e.uuid, callerNumber: e.callerNumber, callerName: e.raw.headers['Caller-Caller-ID-Name'] || null, channelName: e.channelName, custom: e.custom, adopted: false });
+    }
     else if (e.type === 'CHANNEL_HANGUP_COMPLETE' && this.#live.has(e.uuid)) this.#end(e.uuid, e.cause);
     else if (e.type === 'mod_audio_fork' && e.what === 'connect_failed' && this.#live.has(e.uuid)) {
       this.emit('tap-failed', e.uuid, `mod_audio_fork could not connect: ${JSON.stringify(e.payload)}`);
     }
   }
 
-  async #tap(hook: Extract<FsEvent, { type: 'ser::monitor' }>): Promise<void> {
-    const callId = hook.uuid;
+  async #tap(call: FsCallInfo): Promise<void> {
+    const callId = call.callId;
     if (!callId || this.#live.has(callId)) return;
     this.#live.add(callId);
-    this.emit('entered', callId, hook);
-    const target = this.#o.ingress.expect(callId, this.#o.sinkFor(callId, hook));
+    if (!call.adopted && !(await this.#claim(callId))) {
+      this.#live.delete(callId);
+      return;
+    }
+    if (!this.#live.has(callId)) return; // hung up while we claimed it
+    this.emit('entered', call);
+    const target = this.#o.ingress.expect(callId, this.#o.sinkFor(call));
     try {
       const reply = await this.#o.client.api(`uuid_audio_fork ${callId} start ${target.url} mono 8k ${target.metadata}`);
       if (isErrorReply(reply)) throw new Error(reply.trim());
@@ -120,9 +180,36 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     }
   }
 
+  /** True when the call is ours to tap: claimed now, or no claim asked for, or mod_hash missing. */
+  async #claim(callId: string): Promise<boolean> {
+    const instance = this.#o.instance;
+    if (!instance) return true;
+    let reply: string;
+    try {
+      reply = await this.#o.client.api(`hash insert_ifempty/${CLAIM_REALM}/${callId}/${instance}`);
+    } catch (err) {
+      this.#o.logger?.warn({ callId, err: (err as Error).message }, 'could not claim the call: tapping it unclaimed');
+      return true;
+    }
+    if (!isErrorReply(reply)) return true;
+    if (/already exists/.test(reply)) {
+      const holder = (await this.#o.client.api(`hash select/${CLAIM_REALM}/${callId}`).catch(() => '')).trim();
+      if (holder === instance) return true;
+      this.#o.logger?.info({ callId, by: holder }, 'call claimed by another ser-ari instance: not tapping it');
+      this.emit('claimed-elsewhere', callId, holder);
+      return false;
+    }
+    if (!this.#hashMissingLogged) {
+      this.#hashMissingLogged = true;
+      this.#o.logger?.warn({ reply: reply.trim() }, 'mod_hash is not loaded: calls are tapped unclaimed (two ser-ari instances would both tap them)');
+    }
+    return true;
+  }
+
   #end(callId: string, cause: string): void {
     this.#live.delete(callId);
     this.#o.ingress.release(callId);
+    if (this.#o.instance) void this.#o.client.api(`hash delete_ifmatch/${CLAIM_REALM}/${callId}/${this.#o.instance}`).catch(() => undefined);
     this.emit('ended', callId, cause);
   }
 }

@@ -84,6 +84,8 @@ export class Metrics {
 
   readonly ariReconnects = new Counter({ name: 'ser_ari_reconnects_total', help: 'ARI WebSocket reconnections', registers: [this.registry] });
   readonly ariConnected = new Gauge({ name: 'ser_ari_connected', help: '1 while the ARI WebSocket is connected', registers: [this.registry] });
+  readonly pbxConnected = new Gauge({ name: 'ser_pbx_connected', help: '1 while the switch connection (ARI WebSocket, FreeSWITCH event socket) is up', labelNames: ['pbx'] as const, registers: [this.registry] });
+  readonly pbxReconnects = new Counter({ name: 'ser_pbx_reconnects_total', help: 'Reconnections to the switch (ARI WebSocket, FreeSWITCH event socket)', labelNames: ['pbx'] as const, registers: [this.registry] });
 
   readonly eventStreamConsumers = new Gauge({
     name: 'ser_event_stream_consumers',

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AudioFileError } from '../audio/wav-file.js';
 import type { AriSimulator, SimAgentSpec } from '../sim/ari/index.js';
+import type { FsSimulator } from '../sim/freeswitch/index.js';
 import { CREMA_D_CLIPS, concatenate, loadClips } from '../sim/demo-audio.js';
 import { synthesizeCaller, type DemoMood } from '../sim/demo-voices.js';
 
@@ -74,11 +75,36 @@ function checkFolder(folder: string): void {
 }
 
 /**
- * Demo callers on the simulated PBX: an abusive caller who reaches the one agent, a frustrated caller
- * who waits in the queue behind them, and a calm caller in the IVR, each calling again a few seconds
- * after their call ends.
+ * Demo callers on the simulated Asterisk: an abusive caller who reaches the one agent, a frustrated
+ * caller who waits in the queue behind them, and a calm caller in the IVR, each calling again a few
+ * seconds after their call ends.
  */
 export function startDemoCallers(sim: AriSimulator, logger: Logger, voices: DemoVoices): DemoCallers {
+  return runDemoCallers(logger, voices, async (p, audio) => {
+    const id = await sim.placeCall({ number: p.number, name: p.name, audio, loop: true, stasisArgs: p.stasisArgs });
+    return { id, up: () => !(sim.channel(id)?.hungUp ?? true), hangup: () => void sim.hangup(id) };
+  });
+}
+
+/**
+ * Demo callers on the simulated FreeSWITCH (`run --pbx freeswitch`): the same three voices, each a
+ * call that fires the ser::monitor hook (FreeSWITCH has no built-in queue of ours: mod_callcenter and
+ * mod_fifo queue there) and hangs up when its speech ends, calling again a few seconds later.
+ */
+export function startFsDemoCallers(sim: FsSimulator, logger: Logger, voices: DemoVoices): DemoCallers {
+  return runDemoCallers(logger, voices, async (p, audio) => {
+    const id = sim.placeCall({ number: p.number.replace(/^\+/, ''), name: p.name, audio, hangupAfterAudio: true });
+    return { id, up: () => sim.channel(id)?.hungUp === false, hangup: () => void sim.hangup(id) };
+  });
+}
+
+interface DemoCall {
+  id: string;
+  up(): boolean;
+  hangup(): void;
+}
+
+function runDemoCallers(logger: Logger, voices: DemoVoices, dial: (p: Persona, audio: Float32Array) => Promise<DemoCall>): DemoCallers {
   const { source } = voices;
   logger.info({ source, personas: PERSONAS.map((p) => p.mood) }, 'demo callers ready');
 
@@ -92,17 +118,15 @@ export function startDemoCallers(sim: AriSimulator, logger: Logger, voices: Demo
     timers.add(t);
   };
   const call = (p: Persona): void => {
-    sim
-      .placeCall({ number: p.number, name: p.name, audio: voices.byMood.get(p.mood)!, loop: true, stasisArgs: p.stasisArgs })
-      .then((id) => {
-        logger.info({ callId: id, persona: p.mood }, 'demo caller dialled in');
+    dial(p, voices.byMood.get(p.mood)!)
+      .then((c) => {
+        logger.info({ callId: c.id, persona: p.mood }, 'demo caller dialled in');
         const check = (): void => {
-          const ch = sim.channel(id);
-          if (!ch || ch.hungUp) return later(5000, () => call(p));
+          if (!c.up()) return later(5000, () => call(p));
           later(1000, check);
         };
         later(1000, check);
-        later(p.seconds * 1000, () => sim.hangup(id));
+        later(p.seconds * 1000, () => c.hangup());
       })
       .catch((err: Error) => {
         logger.warn({ persona: p.mood, err: err.message }, 'demo call failed; retrying');

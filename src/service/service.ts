@@ -1,6 +1,11 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { startAriApp, type AriAppHandle } from '../ari/index.js';
+import { CallLifecycle } from '../calls/lifecycle.js';
+import { startFreeSwitch } from '../freeswitch/adapter.js';
+import { observeForkIngress } from '../freeswitch/fork-metrics.js';
+import type { PbxPort } from '../pbx/port.js';
+import { FsSimulator } from '../sim/freeswitch/index.js';
 import { connectAmiPriority } from '../ami/priority.js';
 import { CallRegistry } from '../calls/registry.js';
 import type { Config } from '../config/schema.js';
@@ -27,8 +32,11 @@ import { AriSimulator, type SimAgentSpec } from '../sim/ari/index.js';
 export interface ServiceOptions {
   config: Config;
   logger: Logger;
-  /** Run the built-in simulated PBX (demo mode). Forced when config.ari.url is null. */
-  simulate?: boolean;
+  /**
+   * Run a built-in simulated PBX (demo mode): true or 'asterisk' the ARI simulator, 'freeswitch' the
+   * FreeSWITCH one. The ARI simulator is forced when neither ari.url nor freeswitch.host is set.
+   */
+  simulate?: boolean | 'asterisk' | 'freeswitch';
   /** Agent endpoints of the simulated PBX, there before the queues look them up. */
   simAgents?: SimAgentSpec[];
 }
@@ -41,14 +49,19 @@ export interface Service {
   readonly registry: CallRegistry;
   readonly engine: InferenceEngine;
   readonly audioPath: AudioPath;
-  readonly ari: AriAppHandle;
+  /** The switch: Asterisk (ARI) or FreeSWITCH (event socket + audio fork). */
+  readonly pbx: PbxPort;
+  /** Every live call, PBX-neutral. */
+  readonly calls: CallLifecycle;
   readonly rules: RuleEngine | null;
   readonly queues: QueueService | null;
   readonly metrics: Metrics;
   /** Call history and audit (history.store), null with `none`. */
   readonly history: HistoryRecorder | null;
-  /** The simulated PBX in demo mode, else null. */
+  /** The simulated Asterisk in demo mode, else null. */
   readonly sim: AriSimulator | null;
+  /** The simulated FreeSWITCH (demo with --pbx freeswitch), else null. */
+  readonly fsSim: FsSimulator | null;
   stop(): Promise<void>;
 }
 
@@ -72,7 +85,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   try {
     let config = opts.config;
     let sim: AriSimulator | null = null;
-    if (opts.simulate || config.ari.url === null) {
+    let fsSim: FsSimulator | null = null;
+    if (opts.simulate === 'freeswitch') {
+      fsSim = await FsSimulator.start({ host: '127.0.0.1', port: 0, sounds: (path) => path.startsWith(config.freeswitch.soundsDir) });
+      cleanups.push(() => fsSim!.stop());
+      config = { ...config, freeswitch: { ...config.freeswitch, host: '127.0.0.1', port: fsSim.port, password: 'ClueCon', forkPort: 0 } };
+      logger.info({ esl: `127.0.0.1:${fsSim.port}` }, 'running the built-in simulated FreeSWITCH');
+    } else if (opts.simulate || (config.ari.url === null && config.freeswitch.host === null)) {
       sim = await AriSimulator.start({ host: '127.0.0.1', port: 0, logger: logger.child({ component: 'sim' }) });
       cleanups.push(() => sim!.stop());
       for (const agent of opts.simAgents ?? []) sim.addAgent(agent);
@@ -121,55 +140,21 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const rules = config.rules ? loadRules(resolveDataPath(config.rules), { labels: engine.labels }) : null;
     const targets = TargetAllowlist.fromConfig(config);
     if (rules) checkRuleTargets(rules.rules, targets, config.rules!);
-    let ari: AriAppHandle | null = null;
-    const queues =
-      config.queues.length > 0
-        ? createQueues({
-            client: () => ari?.app.client ?? null,
-            live: () => ari?.app.live,
-            continueCall: (callId) => ari!.app.continueCall(callId),
-            config,
-            registry,
-            bus,
-            logger,
-          })
-        : null;
-    const ami = connectAmiPriority(config.ami, logger);
-    if (ami) cleanups.push(() => ami.close());
-
-    ari = startAriApp({
-      config,
-      logger,
-      bus,
-      registry,
-      audioPath,
-      ...(queues ? { queueHandler: queues, queuePriority: queues } : {}),
-      ...(ami ? { amiPriority: ami } : {}),
-    });
-    const ariHandle = ari;
-    cleanups.push(() => ariHandle.stop());
-    // Registered before the first connect can complete (startAriApp returns at once).
-    if (queues) cleanups.push(ariHandle.app.onConnected((client) => queues.attach(client)));
-    let reconnectsSeen = 0;
-    const sampleAri = setInterval(() => {
-      const h = ariHandle.health();
-      metrics.ariConnected.set(h.connected ? 1 : 0);
-      if (h.reconnects > reconnectsSeen) metrics.ariReconnects.inc(h.reconnects - reconnectsSeen);
-      reconnectsSeen = h.reconnects;
-    }, 1000);
-    sampleAri.unref();
-    cleanups.push(() => clearInterval(sampleAri));
+    const calls = new CallLifecycle({ registry, bus, audioPath, verdicts: config.ari, logger });
+    cleanups.push(() => calls.close());
+    const pbx = config.freeswitch.host !== null ? await startFreeSwitchPbx(config, calls, audioPath, metrics, logger, cleanups) : startAsteriskPbx(config, calls, audioPath, metrics, logger, cleanups);
+    const queues = pbx.queues;
     if (queues) {
-      cleanups.push(() => queues.stop());
-      await waitUntil(() => ariHandle.health().connected, config.ari.requestTimeoutMs * 2);
+      await waitUntil(() => pbx.port.health().connected, config.ari.requestTimeoutMs * 2);
       // Asterisk may be down at start-up: the queues set themselves up when it connects.
       await queues.start().catch((err: Error) =>
         logger.warn({ err: err.message }, 'built-in queues not set up yet: they will be once Asterisk connects'),
       );
     }
+    const port = pbx.port;
 
     const ruleEngine = rules
-      ? new RuleEngine({ rules, control: ari.control, registry, bus, logger, hopSeconds: engine.card.hopSeconds })
+      ? new RuleEngine({ rules, control: port.control, registry, bus, logger, hopSeconds: engine.card.hopSeconds })
       : null;
     if (ruleEngine) {
       cleanups.push(() => ruleEngine.close());
@@ -193,7 +178,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       metrics,
       health: () =>
         healthReport({
-          ari: { connected: ariHandle.health().connected, reconnects: ariHandle.health().reconnects },
+          ari: { connected: port.health().connected, reconnects: port.health().reconnects },
+          pbx: { kind: port.kind, connected: port.health().connected, reconnects: port.health().reconnects },
           model: { loaded: true, name: engine.card.name },
           ports: { free: ports.free, total: ports.size },
           rtpError: audioPath.bindError,
@@ -208,7 +194,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       targets,
       namedTokens: config.console.tokens,
       records: history,
-      listen: ariHandle.control.listen ? (callId, endpoint, spy) => ariHandle.control.listen!(callId, endpoint, spy) : null,
+      listen: port.control.listen ? (callId, endpoint, spy) => port.control.listen!(callId, endpoint, spy) : null,
       rules: ruleEngine ? ruleEngine.rules.map(readableRule) : [],
       logger,
     });
@@ -221,18 +207,94 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       registry,
       engine,
       audioPath,
-      ari,
+      pbx: port,
+      calls,
       rules: ruleEngine,
       queues,
       metrics,
       history,
       sim,
+      fsSim,
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+interface StartedPbx {
+  port: PbxPort;
+  queues: QueueService | null;
+}
+
+type Cleanups = Array<() => Promise<void> | void>;
+
+/** Asterisk: the ARI app, the built-in queues over its connection, app_queue priority through AMI. */
+function startAsteriskPbx(config: Config, calls: CallLifecycle, audioPath: AudioPath, metrics: Metrics, logger: Logger, cleanups: Cleanups): StartedPbx {
+  const { registry, bus } = calls;
+  let ari: AriAppHandle | null = null;
+  const queues =
+    config.queues.length > 0
+      ? createQueues({
+          client: () => ari?.app.client ?? null,
+          live: () => ari?.app.live,
+          continueCall: (callId) => ari!.app.continueCall(callId),
+          config,
+          registry,
+          bus,
+          logger,
+        })
+      : null;
+  const ami = connectAmiPriority(config.ami, logger);
+  if (ami) cleanups.push(() => ami.close());
+  ari = startAriApp({
+    config,
+    logger,
+    bus,
+    registry,
+    audioPath,
+    calls,
+    ...(queues ? { queueHandler: queues, queuePriority: queues } : {}),
+    ...(ami ? { amiPriority: ami } : {}),
+  });
+  const handle = ari;
+  cleanups.push(() => handle.stop());
+  // Registered before the first connect can complete (startAriApp returns at once).
+  if (queues) cleanups.push(handle.app.onConnected((client) => queues.attach(client)));
+  cleanups.push(samplePbxLink(handle, metrics));
+  if (queues) cleanups.push(() => queues.stop());
+  return { port: handle, queues };
+}
+
+/** FreeSWITCH: the event socket and the audio-fork ingress; queues are FreeSWITCH's own (mod_callcenter, mod_fifo). */
+async function startFreeSwitchPbx(config: Config, calls: CallLifecycle, audioPath: AudioPath, metrics: Metrics, logger: Logger, cleanups: Cleanups): Promise<StartedPbx> {
+  if (config.queues.length > 0) {
+    logger.warn({ queues: config.queues.map((q) => q.name) }, 'the built-in queues run on Asterisk only: on FreeSWITCH use mod_callcenter or mod_fifo (docs/freeswitch.md); these are ignored');
+  }
+  const fs = await startFreeSwitch({ config, calls, audioPath, logger });
+  cleanups.push(() => fs.stop());
+  observeForkIngress(metrics.registry, fs.ingress);
+  cleanups.push(samplePbxLink(fs, metrics));
+  return { port: fs, queues: null };
+}
+
+/** The link gauges: ser_pbx_connected / ser_pbx_reconnects_total, and their ARI names on Asterisk. */
+function samplePbxLink(port: PbxPort, metrics: Metrics): () => void {
+  let reconnectsSeen = 0;
+  const sample = (): void => {
+    const h = port.health();
+    metrics.pbxConnected.set({ pbx: port.kind }, h.connected ? 1 : 0);
+    if (h.reconnects > reconnectsSeen) metrics.pbxReconnects.inc({ pbx: port.kind }, h.reconnects - reconnectsSeen);
+    if (port.kind === 'asterisk') {
+      metrics.ariConnected.set(h.connected ? 1 : 0);
+      if (h.reconnects > reconnectsSeen) metrics.ariReconnects.inc(h.reconnects - reconnectsSeen);
+    }
+    reconnectsSeen = h.reconnects;
+  };
+  const timer = setInterval(sample, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {

@@ -61,7 +61,7 @@ describe('FreeSWITCH simulator, ESL client, fork ingress, monitor and call contr
     const monitor = new FsMonitor({
       client,
       ingress,
-      sinkFor: (callId) => {
+      sinkFor: ({ callId }) => {
         const into: number[] = [];
         received.set(callId, into);
         return { onAudio: (_f, n, pcm16) => into.push(...pcm16.subarray(0, n)) };

@@ -127,6 +127,7 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
   readonly #channels = new Map<string, SimChannel>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #members: Member[] = [];
+  readonly #hash = new Map<string, string>();
   #sequence = 1000;
 
   private constructor(o: FsSimOptions) {
@@ -265,6 +266,7 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
   async restart(): Promise<void> {
     if (this.#server) await this.kill();
     this.#members.length = 0;
+    this.#hash.clear();
     await this.#listen();
   }
 
@@ -389,7 +391,9 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       case 'version':
         return 'FreeSWITCH Version 1.10.12-release~64bit ( 64bit)\n';
       case 'module_exists':
-        return args[1] === 'mod_audio_fork' || args[1] === 'mod_callcenter' ? 'true' : 'false';
+        return args[1] === 'mod_audio_fork' || args[1] === 'mod_callcenter' || args[1] === 'mod_hash' ? 'true' : 'false';
+      case 'hash':
+        return this.#hashApi(args.slice(1).join(' '));
       case 'show':
         if (cmd === 'show channels as json') return this.#showChannels();
         return `\n${this.#channels.size} total.\n`;
@@ -434,6 +438,40 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
         return '+OK hupall\n';
       default:
         return `-ERR ${verb} Command not found!\n`;
+    }
+  }
+
+  /**
+   * mod_hash's api as its source has it (not recorded): `<op>/<realm>/<key>[/<value>]`, the key stored as
+   * `<realm>_<key>`; insert_ifempty answers `-ERR key already exists` when set. Memory only: gone after a restart.
+   */
+  #hashApi(cmd: string): string {
+    const usage = '-ERR Usage: hash insert|insert_ifempty|select|delete|delete_ifmatch/realm/key[/value]\n';
+    const [op, realm, key, value] = cmd.split('/', 4);
+    if (!op || realm === undefined || key === undefined) return usage;
+    const k = `${realm}_${key}`;
+    switch (op) {
+      case 'insert':
+        if (value === undefined) return usage;
+        this.#hash.set(k, value);
+        return '+OK\n';
+      case 'insert_ifempty':
+        if (value === undefined) return usage;
+        if (this.#hash.has(k)) return '-ERR key already exists\n';
+        this.#hash.set(k, value);
+        return '+OK\n';
+      case 'select':
+        return this.#hash.get(k) ?? '';
+      case 'delete':
+        return this.#hash.delete(k) ? '+OK\n' : '-ERR Not found\n';
+      case 'delete_ifmatch':
+        if (value === undefined) return usage;
+        if (!this.#hash.has(k)) return '-ERR Not found\n';
+        if (this.#hash.get(k) !== value) return "-ERR Doesn't match\n";
+        this.#hash.delete(k);
+        return '+OK\n';
+      default:
+        return usage;
     }
   }
 

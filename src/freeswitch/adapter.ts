@@ -1,0 +1,174 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { CallLifecycle } from '../calls/lifecycle.js';
+import type { Config } from '../config/schema.js';
+import type { EmotionUpdate } from '../emotion/tracker.js';
+import type { CallMode } from '../events/types.js';
+import type { PbxHealth, PbxPort } from '../pbx/port.js';
+import type { CallControl, PbxResult, PriorityChange } from '../pbx/types.js';
+import type { AudioPath } from '../pipeline/audio-path.js';
+import { FsCallControl } from './call-control.js';
+import { EslClient } from './esl-client.js';
+import { CUSTOM_SUBCLASSES, EVENT_NAMES } from './events.js';
+import { ForkIngress } from './fork-ingress.js';
+import { FsMonitor, type FsCallInfo } from './monitor.js';
+
+export interface FreeSwitchOptions {
+  config: Config;
+  calls: CallLifecycle;
+  audioPath: AudioPath;
+  logger: Logger;
+}
+
+/** The FreeSWITCH adapter: the PbxPort of a FreeSWITCH, and its parts for metrics and tests. */
+export interface FreeSwitchHandle extends PbxPort {
+  readonly kind: 'freeswitch';
+  readonly client: EslClient;
+  readonly ingress: ForkIngress;
+  readonly monitor: FsMonitor;
+}
+
+/**
+ * Connects to FreeSWITCH's event socket and serves the monitor mode (docs/freeswitch.md): each
+ * `ser::monitor` hook becomes a Call of the lifecycle, its caller's voice is forked (`mono 8k`) to our
+ * WebSocket ingress and pushed into the audio path, and SER_EMOTION, SER_NEGATIVITY, SER_ESCALATE and
+ * QUEUE_PRIO are kept current on the channel (uuid_setvar works at any time on FreeSWITCH) so a later
+ * dialplan step can branch on them. Resolves once the fork listener is bound; FreeSWITCH may still be
+ * unreachable (it keeps reconnecting, as the ARI app does).
+ */
+export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchHandle> {
+  const fs = o.config.freeswitch;
+  if (!fs.host) throw new Error('startFreeSwitch needs freeswitch.host');
+  const log = o.logger.child({ component: 'freeswitch' });
+  const ingress = new ForkIngress({
+    host: o.config.rtp.host,
+    port: fs.forkPort,
+    ...(fs.forkUrl ? { advertisedUrl: fs.forkUrl } : {}),
+    logger: log,
+  });
+  await ingress.start();
+  const client = new EslClient({
+    host: fs.host,
+    port: fs.port,
+    password: fs.password,
+    subscribe: { events: EVENT_NAMES, custom: CUSTOM_SUBCLASSES },
+    requestTimeoutMs: fs.requestTimeoutMs,
+    connectTimeoutMs: fs.requestTimeoutMs,
+    backoff: { initialMs: fs.reconnectMinMs, maxMs: fs.reconnectMaxMs },
+    logger: log,
+  });
+  const fsControl = new FsCallControl(client, { soundsDir: fs.soundsDir, context: fs.context, logger: log });
+  const monitor = new FsMonitor({
+    client,
+    ingress,
+    instance: fs.instance ?? hostname().replace(/[^A-Za-z0-9_.:-]/g, '-'),
+    sinkFor: (call) => o.audioPath.openStream(call.callId),
+    logger: log,
+  });
+  const mine = new Set<string>();
+  const written = new Map<string, Record<string, string>>();
+  const writing = new Set<string>();
+  let lastError: string | null = null;
+
+  const onEntered = (info: FsCallInfo): void => {
+    const callId = info.callId;
+    const call = o.calls.enter({
+      callId,
+      channelName: info.channelName,
+      callerNumber: info.callerNumber || null,
+      callerName: info.callerName,
+      mode: modeOf(info.custom['ser_mode']),
+      phase: 'ivr',
+      queue: info.custom['ser_queue'] ?? null,
+      inStasis: false,
+      tapped: false,
+    });
+    mine.add(callId);
+    call.onRelease(async () => {
+      mine.delete(callId);
+      written.delete(callId);
+      ingress.release(callId);
+      fsControl.forget(callId);
+      await o.audioPath.closeCall(callId);
+    });
+    call.log.info({ channel: info.channelName, adopted: info.adopted }, 'call entered (ser::monitor)');
+  };
+  monitor.on('entered', onEntered);
+  monitor.on('tapped', (callId) => o.calls.get(callId)?.tap('tapped', null));
+  monitor.on('tap-failed', (callId, reason) => o.calls.get(callId)?.tap('untapped', reason));
+  monitor.on('tap-lost', (callId, code) => o.calls.get(callId)?.tap('untapped', `the audio fork closed with code ${code} while the call is up`));
+  monitor.on('ended', (callId) => void o.calls.get(callId)?.end('hangup'));
+  client.on('down', (reason) => {
+    lastError = reason;
+  });
+  client.on('connect-error', (err) => {
+    lastError = err.message;
+  });
+
+  // The dialplan reads the verdict whenever it likes: keep it on the channel, writing what changed.
+  const onEmotion = (u: EmotionUpdate): void => {
+    if (!mine.has(u.callId) || writing.has(u.callId)) return;
+    const call = o.calls.get(u.callId);
+    if (!call) return;
+    const now = call.verdictVariables();
+    const before = written.get(u.callId) ?? {};
+    const changed = Object.fromEntries(Object.entries(now).filter(([k, v]) => before[k] !== v));
+    if (Object.keys(changed).length === 0) return;
+    writing.add(u.callId);
+    void fsControl.setVariables(u.callId, changed).then((res) => {
+      writing.delete(u.callId);
+      if (res.ok && mine.has(u.callId)) written.set(u.callId, { ...before, ...changed });
+    });
+  };
+  o.audioPath.on('emotion', onEmotion);
+
+  const control: CallControl = {
+    setVariables: (callId, vars) => fsControl.setVariables(callId, vars),
+    setPriority: async (callId: string, change: PriorityChange): Promise<PbxResult> => {
+      const res = await fsControl.setPriority(callId, change);
+      const priority = fsControl.priorityOf(callId);
+      if (res.ok && priority !== null) o.calls.get(callId)?.update({ priority });
+      return res;
+    },
+    transfer: (callId, target) => fsControl.transfer(callId, target),
+    play: (callId, media) => fsControl.play(callId, media),
+    hangup: (callId, cause) => fsControl.hangup(callId, cause),
+  };
+
+  client.start().catch((err: Error) => log.warn({ err: err.message }, 'FreeSWITCH not reachable yet: retrying in the background'));
+  log.info({ esl: `${fs.host}:${fs.port}`, fork: ingress.baseUrl }, 'serving FreeSWITCH (monitor hooks: CUSTOM ser::monitor)');
+
+  let stopped = false;
+  return {
+    kind: 'freeswitch',
+    capabilities: { variablesAnyTime: true, builtInQueue: false },
+    control,
+    client,
+    ingress,
+    monitor,
+    health(): PbxHealth {
+      const calls = [...mine].map((id) => o.calls.get(id)).filter((c) => c !== undefined);
+      return {
+        connected: client.connected,
+        reconnects: Math.max(0, client.stats.connects - 1),
+        lastError,
+        calls: calls.length,
+        tapped: calls.filter((c) => c.record?.tapped).length,
+      };
+    },
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      o.audioPath.off('emotion', onEmotion);
+      // The claims stay: a restarted ser-ari of the same instance finds these calls and taps them again.
+      monitor.close();
+      await Promise.all([...mine].map((id) => o.calls.get(id)?.end('shutdown')));
+      await ingress.close();
+      await client.close();
+    },
+  };
+}
+
+function modeOf(value: string | undefined): CallMode {
+  return value === 'decide' || value === 'queue' ? value : 'monitor';
+}
