@@ -67,7 +67,7 @@ describe('issue 16: the command line', () => {
       expect(r.stdout, String(i)).toMatch(/usage:/);
       expect(r.stderr, String(i)).toBe('');
     }
-    expect(runs[1]!.stdout).toContain('ser-ari run [--config ser-ari.yaml] [--audio folder] [--seconds N]');
+    expect(runs[1]!.stdout).toContain('ser-ari run [--config ser-ari.yaml] [--pbx asterisk|freeswitch] [--audio folder] [--seconds N]');
     expect(runs[4]!.stdout).toContain('--runs');
   });
 
@@ -167,7 +167,17 @@ describe('issue 16: the command line', () => {
   it('run --audio is refused when an ARI URL is configured (it is for the demo only)', async () => {
     const r = await cli(['run', '--audio', dir], { SER_ARI_URL: 'http://127.0.0.1:9' });
     expect(r.code).toBe(2);
-    expect(lines(r.stderr)).toEqual(['ser-ari run: --audio is for the demo only, and an ARI URL is configured (ser-ari run --help)']);
+    expect(lines(r.stderr)).toEqual(['ser-ari run: --audio is for the demo only, and a switch is configured (ser-ari run --help)']);
+  });
+
+  it('run --pbx: only asterisk or freeswitch, and only for the demo', async () => {
+    const [bad, configured] = await Promise.all([
+      cli(['run', '--pbx', 'yate', '--seconds', '60']),
+      cli(['run', '--pbx', 'freeswitch', '--seconds', '60'], { SER_ESL_HOST: '127.0.0.1' }),
+    ]);
+    expect([bad.code, configured.code]).toEqual([2, 2]);
+    expect(lines(bad.stderr)).toEqual(['ser-ari run: --pbx must be asterisk or freeswitch, got "yate" (ser-ari run --help)']);
+    expect(lines(configured.stderr)).toEqual(['ser-ari run: --pbx is for the demo only, and a switch is configured (ser-ari run --help)']);
   });
 
   it('run --seconds 2 with --audio: the demo runs on those voices and stops by itself', async () => {
