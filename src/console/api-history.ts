@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EVENT_SCHEMA_VERSION } from '../events/types.js';
 import type { ActionRow, CallQuery, CallRow, HistoryRecorder, StoredCall } from '../history/index.js';
 import type { PbxResult } from '../pbx/types.js';
+import { ACTION_KINDS as ACTION_KIND_LIST } from '../policy/action-schema.js';
 import { actorOf } from './auth.js';
 import { sendError, sendJson } from './http.js';
 
@@ -40,7 +41,7 @@ export function isHistoryQuery(url: URL): boolean {
   return HISTORY_PARAMS.some((p) => url.searchParams.has(p));
 }
 
-const ACTION_KINDS = new Set(['priority', 'setVars', 'transfer', 'play', 'hangup']);
+const ACTION_KINDS = new Set<string>(ACTION_KIND_LIST);
 const OUTCOMES = new Set(['proposed', 'suppressed', 'shadow', 'pending', 'executed', 'cancelled', 'failed']);
 
 /** The history filters of a request, or the name of the bad parameter and why. */

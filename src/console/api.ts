@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { TargetAllowlist } from '../config/targets.js';
-import type { ActionSpec } from '../policy/control.js';
+import { actionSpecSchema, type ActionSpec } from '../policy/action-schema.js';
 import { exportCalls, isHistoryQuery, listenIn, listHistory, listRules, listSupervisors, storedCall, type HistoryDeps } from './api-history.js';
 import { actorOf } from './auth.js';
 import { callSnapshot, callSnapshots, type CallViews } from './call-view.js';
@@ -11,25 +11,6 @@ import type { EventStream } from './stream.js';
 
 const MAX_BODY = 16 * 1024;
 
-const name = z.string().min(1).max(128);
-const transferTarget = z.union([
-  z.strictObject({ queue: name }),
-  z.strictObject({ context: name, extension: name, priority: z.int().min(1).optional() }),
-  z.strictObject({ agent: name }),
-]);
-const actionSpec = z.discriminatedUnion('kind', [
-  z
-    .strictObject({ kind: z.literal('priority'), set: z.int().min(0).max(1000).optional(), add: z.int().min(-1000).max(1000).optional() })
-    .refine((a) => (a.set === undefined) !== (a.add === undefined), { message: 'exactly one of "set" or "add"', path: ['set'] }),
-  z.strictObject({ kind: z.literal('setVars'), vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a channel variable name'), z.string().max(1024)) }),
-  z.strictObject({ kind: z.literal('transfer'), target: transferTarget }),
-  z.strictObject({ kind: z.literal('play'), media: name }),
-  z.strictObject({
-    kind: z.literal('hangup'),
-    cause: z.enum(['normal', 'busy', 'congestion', 'no_answer', 'rejected', 'answered_elsewhere']),
-    warn: z.strictObject({ media: name, graceSeconds: z.number().min(0).max(600) }).optional(),
-  }),
-]);
 const actor = z.string().min(1).max(64);
 
 export interface ApiDeps extends CallViews, HistoryDeps {
@@ -144,14 +125,14 @@ async function force(deps: ApiDeps, req: IncomingMessage, res: ServerResponse, c
   const { by: rawBy, ...spec } = body as Record<string, unknown>;
   const by = pickActor({ by: rawBy }, res);
   if (by === undefined) return;
-  const parsed = actionSpec.safeParse(spec);
+  const parsed = actionSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const unknownKey = issue.code === 'unrecognized_keys';
     const key = (unknownKey ? [...issue.path, issue.keys[0]] : issue.path).join('.') || 'kind';
     return sendError(res, 400, 'BAD_REQUEST', unknownKey ? `unknown key "${key}"` : `"${key}": ${issue.message}`, { key });
   }
-  const action = parsed.data as ActionSpec;
+  const action: ActionSpec = parsed.data;
   if (action.kind === 'transfer') {
     const refusal = transferRefusal(deps.targets, action.target);
     if (refusal !== null) return sendError(res, 403, 'TARGET_NOT_ALLOWED', refusal, { key: 'target' });

@@ -4,6 +4,8 @@
  * Changing a field is a schema change: bump EVENT_SCHEMA_VERSION and update docs/events.md and
  * docs/events.schema.json together.
  */
+import type { ActionKind } from '../policy/action-schema.js';
+
 export const EVENT_SCHEMA_VERSION = 2;
 
 export type CallMode = 'monitor' | 'decide' | 'queue' | 'demo';
@@ -96,7 +98,8 @@ export interface AlertEvent extends EventBase {
   message: string;
 }
 
-export type ActionKind = 'priority' | 'setVars' | 'transfer' | 'play' | 'hangup';
+/** Every action kind (src/policy/action-schema.ts ACTION_KINDS). */
+export type { ActionKind };
 export type ActionOutcome = 'proposed' | 'suppressed' | 'shadow' | 'pending' | 'executed' | 'cancelled' | 'failed';
 
 /** One second of the scores that made a rule fire: the audit trail of an automated decision. */

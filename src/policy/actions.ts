@@ -1,21 +1,10 @@
 import type { ActionKind } from '../events/types.js';
 import type { CallControl, PbxResult } from '../pbx/types.js';
-import type { ActionSpec } from './control.js';
+import { flatParams, type ActionSpec } from './action-schema.js';
 
 /** The parameters of an action as they appear in its event, e.g. { add: 5 } or { queue: "support" }. */
 export function paramsOf(spec: ActionSpec): Record<string, unknown> {
-  switch (spec.kind) {
-    case 'priority':
-      return spec.set !== undefined ? { set: spec.set } : { add: spec.add ?? 0 };
-    case 'setVars':
-      return { ...spec.vars };
-    case 'transfer':
-      return { ...spec.target };
-    case 'play':
-      return { media: spec.media };
-    case 'hangup':
-      return spec.warn ? { cause: spec.cause, warn: { ...spec.warn } } : { cause: spec.cause };
-  }
+  return flatParams(spec);
 }
 
 export function kindOf(spec: ActionSpec): ActionKind {

@@ -1,13 +1,9 @@
 import type { EvidencePoint } from '../events/types.js';
-import type { HangupCause, PbxResult, TransferTarget } from '../pbx/types.js';
+import type { PbxResult } from '../pbx/types.js';
+import type { ActionSpec } from './action-schema.js';
 
-/** What a rule (or a supervisor forcing an action) asks the PBX to do. */
-export type ActionSpec =
-  | { kind: 'priority'; set?: number; add?: number }
-  | { kind: 'setVars'; vars: Record<string, string> }
-  | { kind: 'transfer'; target: TransferTarget }
-  | { kind: 'play'; media: string }
-  | { kind: 'hangup'; cause: HangupCause; warn?: { media: string; graceSeconds: number } };
+/** What a rule (or a supervisor forcing an action) asks the PBX to do: action-schema.ts validates it. */
+export type { ActionSpec };
 
 /** An action waiting to execute (e.g. a hang-up in its grace period after the warning). */
 export interface PendingAction {

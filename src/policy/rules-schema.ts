@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EMOTION_LABELS } from '../inference/model-card.js';
 import type { CallPhase } from '../events/types.js';
-import type { ActionSpec } from './control.js';
+import { ACTION_KINDS, actionSpecSchema, flatPath, fromFlatParams, WRAPPED, type ActionKind, type ActionSpec } from './action-schema.js';
 
 /**
  * The rules file: global safety settings and a list of declarative rules. Parsed once at start-up
@@ -91,7 +91,6 @@ export interface RulesSchemaOptions {
 }
 
 const PHASES = ['ivr', 'queued', 'agent'] as const satisfies readonly CallPhase[];
-const HANGUP_CAUSES = ['normal', 'busy', 'congestion', 'no_answer', 'rejected', 'answered_elsewhere'] as const;
 
 /** `10`, `10s`, `1.5s`, `500ms`, `2m` -> seconds. */
 export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -106,8 +105,6 @@ export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => 
 });
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, _ . - (up to 64)');
-const media = z.string().regex(/^(sound|recording|tone|digits|number):\S+$/, 'an ARI media URI like sound:ser-warning');
-const varName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a channel variable name (letters, digits, _)');
 
 const hangupSafety = z
   .object({
@@ -148,31 +145,6 @@ const leafShape = z
     clearAbove: z.number().optional(),
   })
   .strict();
-
-const actionSchemas = {
-  priority: z
-    .object({ add: z.int().min(-1000).max(1000).optional(), set: z.int().min(-1000).max(1000).optional() })
-    .strict()
-    .refine((p) => (p.add === undefined) !== (p.set === undefined), 'exactly one of add or set'),
-  setVars: z.record(varName, z.union([z.string(), z.number(), z.boolean()]).transform(String)).refine(
-    (v) => Object.keys(v).length > 0,
-    'at least one variable',
-  ),
-  transfer: z.union([
-    z.object({ queue: z.string().min(1) }).strict(),
-    z.object({ context: z.string().min(1), extension: z.string().min(1), priority: z.int().min(1).optional() }).strict(),
-    z.object({ agent: z.string().min(1) }).strict(),
-  ], { error: 'one of { queue }, { context, extension, priority? } or { agent }' }),
-  play: z.object({ media }).strict(),
-  hangup: z
-    .object({
-      cause: z.enum(HANGUP_CAUSES).default('normal'),
-      warn: z.object({ media, graceSeconds: duration }).strict().optional(),
-    })
-    .strict()
-    .prefault({}),
-} as const;
-type ActionKey = keyof typeof actionSchemas;
 
 const ruleShape = z
   .object({
@@ -345,37 +317,46 @@ function parseSignal(raw: string, labels: Set<string>): Signal | undefined {
   return { kind: 'labels', name: parts.join('+'), labels: parts };
 }
 
+/**
+ * One action of a rule: the rules file writes `{ priority: { add: 5 } }`, `{ setVars: { A: 1 } }`,
+ * `{ play: sound:x }`; this turns it into the canonical `{ kind, ... }` and validates it with the
+ * schema the API uses too (action-schema.ts). What only the rules file allows: `play: sound:x` for
+ * `play: { media: sound:x }`, a hang-up's cause defaults to normal, `graceSeconds` may be a duration
+ * (`15s`), and numbers and booleans are variable values (as strings).
+ */
 function parseAction(raw: unknown, path: Path, ctx: Ctx): ActionSpec | undefined {
-  const keys = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? Object.keys(raw) : [];
-  const kinds = Object.keys(actionSchemas);
-  if (keys.length !== 1 || !kinds.includes(keys[0]!)) {
-    issue(ctx, path, `expected one action, a mapping with a single key: ${kinds.join(', ')}`);
+  const keys = isMapping(raw) ? Object.keys(raw) : [];
+  if (keys.length !== 1 || !(ACTION_KINDS as string[]).includes(keys[0]!)) {
+    issue(ctx, path, `expected one action, a mapping with a single key: ${ACTION_KINDS.join(', ')}`);
     return undefined;
   }
-  const kind = keys[0] as ActionKey;
-  const value = (raw as Record<string, unknown>)[kind];
+  const kind = keys[0] as ActionKind;
   const p = [...path, kind];
-  switch (kind) {
-    case 'priority': {
-      const v = sub(actionSchemas.priority, value, p, ctx);
-      return v && { kind, ...v };
-    }
-    case 'setVars': {
-      const v = sub(actionSchemas.setVars, value, p, ctx);
-      return v && { kind, vars: v };
-    }
-    case 'transfer': {
-      const v = sub(actionSchemas.transfer, value, p, ctx);
-      return v && { kind, target: v };
-    }
-    case 'play': {
-      // `play: sound:x` is accepted as shorthand for `play: { media: sound:x }`.
-      const v = sub(actionSchemas.play, typeof value === 'string' ? { media: value } : value, p, ctx);
-      return v && { kind, media: v.media };
-    }
-    case 'hangup': {
-      const v = sub(actionSchemas.hangup, value ?? {}, p, ctx);
-      return v && (v.warn ? { kind, cause: v.cause, warn: v.warn } : { kind, cause: v.cause });
-    }
+  let value = (raw as Record<string, unknown>)[kind];
+  if (!WRAPPED[kind] && isMapping(value) && 'kind' in value) {
+    issue(ctx, p, 'Unrecognized key: "kind" (the action\'s key names its kind)');
+    return undefined;
   }
+  if (kind === 'play' && typeof value === 'string') value = { media: value };
+  if (kind === 'hangup' && (value === null || value === undefined)) value = {};
+  if (kind === 'hangup' && isMapping(value)) {
+    const warn = value.warn;
+    if (isMapping(warn) && typeof warn.graceSeconds === 'string') {
+      const seconds = sub(duration, warn.graceSeconds, [...p, 'warn', 'graceSeconds'], ctx);
+      if (seconds === undefined) return undefined;
+      value = { ...value, warn: { ...warn, graceSeconds: seconds } };
+    }
+    value = { cause: 'normal', ...(value as Record<string, unknown>) };
+  }
+  if (kind === 'setVars' && isMapping(value)) {
+    value = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
+  }
+  const r = actionSpecSchema.safeParse(fromFlatParams(kind, value));
+  if (r.success) return r.data;
+  for (const i of r.error.issues) issue(ctx, [...p, ...(flatPath(kind, i.path) as Path)], i.message);
+  return undefined;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

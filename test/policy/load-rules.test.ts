@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SerError } from '../../src/errors.js';
+import { ACTION_KINDS } from '../../src/policy/action-schema.js';
 import { loadRules, parseRules } from '../../src/policy/load-rules.js';
 
 const ok = { name: 'r1', when: { signal: 'negativity', above: 0.8, for: '5s' }, actions: [{ setVars: { SER_ESCALATE: 1 } }] };
@@ -94,9 +95,19 @@ describe('parseRules: BAD RULES (each error names the rule, the key and what is 
     ['bad duration', { rules: [{ ...ok, cooldown: 'soon' }] }, 'rule "r1" (rules[0]) cooldown: expected a duration like 10s, 500ms or 2m, got "soon"'],
     ['typo in a rule key', { rules: [{ ...ok, cooldwon: '5s' }] }, 'rule "r1" (rules[0]) (the rule): Unrecognized key: "cooldwon"'],
     ['typo in a safety key', { safety: { hangup: { maxPerMinit: 3 } }, rules: [] }, 'safety.hangup: Unrecognized key: "maxPerMinit"'],
-    ['unknown action', { rules: [{ ...ok, actions: [{ kick: {} }] }] }, 'rule "r1" (rules[0]) actions[0]: expected one action, a mapping with a single key: priority, setVars, transfer, play, hangup'],
-    ['priority with both add and set', { rules: [{ ...ok, actions: [{ priority: { add: 1, set: 2 } }] }] }, 'actions[0].priority: exactly one of add or set'],
+    ['unknown action', { rules: [{ ...ok, actions: [{ kick: {} }] }] }, `rule "r1" (rules[0]) actions[0]: expected one action, a mapping with a single key: ${ACTION_KINDS.join(', ')}`],
+    ['priority with both add and set', { rules: [{ ...ok, actions: [{ priority: { add: 1, set: 2 } }] }] }, 'actions[0].priority.set: exactly one of add or set'],
     ['bad media', { rules: [{ ...ok, actions: [{ play: 'warning.wav' }] }] }, 'actions[0].play.media: an ARI media URI like sound:ser-warning'],
+    // The limits the API has always had (issue 15: one validator for both).
+    ['a negative priority', { rules: [{ ...ok, actions: [{ priority: { set: -5 } }] }] }, 'actions[0].priority.set: Too small: expected number to be >=0'],
+    ['a bad variable name', { rules: [{ ...ok, actions: [{ setVars: { 'SER-X': 1 } }] }] }, 'actions[0].setVars.SER-X: a channel variable name'],
+    ['no variable', { rules: [{ ...ok, actions: [{ setVars: {} }] }] }, 'actions[0].setVars: at least one variable'],
+    ['a variable value over 1024 characters', { rules: [{ ...ok, actions: [{ setVars: { A: 'x'.repeat(1025) } }] }] }, 'actions[0].setVars.A: Too big'],
+    ['a transfer target over 128 characters', { rules: [{ ...ok, actions: [{ transfer: { agent: 'a'.repeat(129) } }] }] }, 'actions[0].transfer.agent: Too big: expected string to have <=128 characters'],
+    ['a kind inside the action', { rules: [{ ...ok, actions: [{ priority: { kind: 'hangup', add: 1 } }] }] }, 'actions[0].priority: Unrecognized key: "kind"'],
+    ['a bad grace duration', { rules: [{ ...hangup, actions: [{ hangup: { warn: { media: 'sound:w', graceSeconds: 'soon' } } }] }] }, 'actions[0].hangup.warn.graceSeconds: expected a duration like 10s'],
+    ['a grace over 600 s', { rules: [{ ...hangup, actions: [{ hangup: { warn: { media: 'sound:w', graceSeconds: '11m' } } }] }] }, 'actions[0].hangup.warn.graceSeconds: Too big: expected number to be <=600'],
+    ['an unknown cause', { rules: [{ ...hangup, actions: [{ hangup: { cause: 'sometimes', warn: hangup.actions[0]!.hangup.warn } }] }] }, 'actions[0].hangup.cause: Invalid option'],
     ['bad phase', { rules: [{ ...ok, scope: { phases: ['talking'] } }] }, 'rule "r1" (rules[0]) scope.phases[0]'],
     ['duplicate names', { rules: [ok, ok] }, 'rule "r1" (rules[1]) name: duplicate rule name "r1"'],
     ['hang-up without phases', { rules: [{ ...hangup, scope: {} }] }, 'rule "abuse" (rules[0]) scope.phases: required for a rule that hangs up'],
@@ -110,6 +121,17 @@ describe('parseRules: BAD RULES (each error names the rule, the key and what is 
       expect(errorOf(doc).message).toContain(message);
     });
   }
+
+  it('the rules file\'s own forms: play shorthand, numbers and booleans as variable values, a variable named kind, durations', () => {
+    const set = parseRules({
+      rules: [
+        { ...ok, actions: [{ play: 'sound:beep' }, { setVars: { kind: true, N: 2 } }] },
+        { ...hangup, actions: [{ hangup: { cause: 'busy', warn: { media: 'sound:w', graceSeconds: '1.5m' } } }] },
+      ],
+    });
+    expect(set.rules[0]!.actions).toEqual([{ kind: 'play', media: 'sound:beep' }, { kind: 'setVars', vars: { kind: 'true', N: '2' } }]);
+    expect(set.rules[1]!.actions).toEqual([{ kind: 'hangup', cause: 'busy', warn: { media: 'sound:w', graceSeconds: 90 } }]);
+  });
 
   it('a hang-up without warning is accepted only when safety.hangup.requireWarning is false', () => {
     const doc = { safety: { hangup: { requireWarning: false } }, rules: [{ ...hangup, actions: [{ hangup: {} }] }] };
