@@ -33,7 +33,7 @@ export interface FreeSwitchHandle extends PbxPort {
  * `ser::monitor` hook becomes a Call of the lifecycle, its caller's voice is forked (`mono 8k`) to our
  * WebSocket ingress and pushed into the audio path, and SER_EMOTION, SER_NEGATIVITY, SER_ESCALATE and
  * QUEUE_PRIO are kept current on the channel (uuid_setvar works at any time on FreeSWITCH) so a later
- * dialplan step can branch on them. Resolves once the fork listener is bound; FreeSWITCH may still be
+ * dialplan step can branch on them. Resolves after the first connection attempt; FreeSWITCH may still be
  * unreachable (it keeps reconnecting, as the ARI app does).
  */
 export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchHandle> {
@@ -135,7 +135,8 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     hangup: (callId, cause) => fsControl.hangup(callId, cause),
   };
 
-  client.start().catch((err: Error) => log.warn({ err: err.message }, 'FreeSWITCH not reachable yet: retrying in the background'));
+  // The first attempt is awaited (bounded by its connect timeout): hooks fired before we subscribe are lost.
+  await client.start().catch((err: Error) => log.warn({ err: err.message }, 'FreeSWITCH not reachable yet: retrying in the background'));
   log.info({ esl: `${fs.host}:${fs.port}`, fork: ingress.baseUrl }, 'serving FreeSWITCH (monitor hooks: CUSTOM ser::monitor)');
 
   let stopped = false;

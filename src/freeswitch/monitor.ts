@@ -128,7 +128,23 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     if (this.#firstReconcile && this.#o.instance) {
       this.#firstReconcile = false;
       await this.#adoptClaimed(rows.filter((r) => r.uuid && !this.#live.has(r.uuid)));
+      await this.#dropStaleClaims(present);
     }
+  }
+
+  /** Claims of ours whose call ended while we were down (nobody deleted them): FreeSWITCH would keep them until it restarts. */
+  async #dropStaleClaims(present: Set<string | undefined>): Promise<void> {
+    const dump = await this.#o.client.api(`hash_dump db ${CLAIM_REALM}`).catch(() => '');
+    const prefix = `D/${CLAIM_REALM}_`;
+    let dropped = 0;
+    for (const line of dump.split('\n')) {
+      if (!line.startsWith(prefix)) continue;
+      const [callId, holder] = line.slice(prefix.length).split('/', 2);
+      if (!callId || holder !== this.#o.instance || present.has(callId) || !UUID.test(callId)) continue;
+      await this.#o.client.api(`hash delete_ifmatch/${CLAIM_REALM}/${callId}/${holder}`).catch(() => undefined);
+      dropped++;
+    }
+    if (dropped > 0) this.#o.logger?.info({ dropped }, 'removed the claims of calls that ended while ser-ari was down');
   }
 
   /** Calls a previous run of this instance had claimed: their forks died with it; fork them again. */

@@ -5,6 +5,7 @@ import { CallLifecycle } from '../calls/lifecycle.js';
 import { startFreeSwitch } from '../freeswitch/adapter.js';
 import { observeForkIngress } from '../freeswitch/fork-metrics.js';
 import type { PbxPort } from '../pbx/port.js';
+import { DEFAULT_SOUNDS } from '../sim/ari/sounds.js';
 import { FsSimulator } from '../sim/freeswitch/index.js';
 import { connectAmiPriority } from '../ami/priority.js';
 import { CallRegistry } from '../calls/registry.js';
@@ -87,7 +88,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     let sim: AriSimulator | null = null;
     let fsSim: FsSimulator | null = null;
     if (opts.simulate === 'freeswitch') {
-      fsSim = await FsSimulator.start({ host: '127.0.0.1', port: 0, sounds: (path) => path.startsWith(config.freeswitch.soundsDir) });
+      const soundsDir = config.freeswitch.soundsDir.replace(/\/+$/, '');
+      // The same prompts installed as on the simulated Asterisk: any other file fails to play.
+      fsSim = await FsSimulator.start({ host: '127.0.0.1', port: 0, sounds: (path) => DEFAULT_SOUNDS.some((name) => path === `${soundsDir}/${name}.wav`) });
       cleanups.push(() => fsSim!.stop());
       config = { ...config, freeswitch: { ...config.freeswitch, host: '127.0.0.1', port: fsSim.port, password: 'ClueCon', forkPort: 0 } };
       logger.info({ esl: `127.0.0.1:${fsSim.port}` }, 'running the built-in simulated FreeSWITCH');

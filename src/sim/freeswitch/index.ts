@@ -239,6 +239,12 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
     return true;
   }
 
+  /** mod_hash entries of a realm (`hash select/<realm>/<key>`), keyed by key. */
+  hashEntries(realm: string): Record<string, string> {
+    const prefix = `${realm}_`;
+    return Object.fromEntries([...this.#hash].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  }
+
   /** Destroys every ESL socket without `exit` (05a): calls and forks go on. */
   dropEsl(): void {
     for (const c of this.#conns) c.socket.destroy();
@@ -394,6 +400,12 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
         return args[1] === 'mod_audio_fork' || args[1] === 'mod_callcenter' || args[1] === 'mod_hash' ? 'true' : 'false';
       case 'hash':
         return this.#hashApi(args.slice(1).join(' '));
+      case 'hash_dump': {
+        // mod_hash: `hash_dump db [<realm>]` lists `D/<realm>_<key>/<value>` lines (the realm matched as a substring).
+        if (args[1] !== 'db') return 'Usage: all|limit|db [<realm>]\n';
+        const realm = args[2] ? `${args[2]}_` : '';
+        return [...this.#hash].filter(([k]) => k.includes(realm)).map(([k, v]) => `D/${k}/${v}\n`).join('');
+      }
       case 'show':
         if (cmd === 'show channels as json') return this.#showChannels();
         return `\n${this.#channels.size} total.\n`;
