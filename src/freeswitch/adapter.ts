@@ -13,6 +13,9 @@ import { CUSTOM_SUBCLASSES, EVENT_NAMES } from './events.js';
 import { ForkIngress } from './fork-ingress.js';
 import { FsMonitor, type FsCallInfo } from './monitor.js';
 
+/** cc_base_score per QUEUE_PRIO level: one level outranks an hour of waiting (FsCallControl's default). */
+const SCORE_PER_PRIORITY = 3600;
+
 export interface FreeSwitchOptions {
   config: Config;
   calls: CallLifecycle;
@@ -92,6 +95,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
       await o.audioPath.closeCall(callId);
     });
     call.log.info({ channel: info.channelName, adopted: info.adopted }, 'call entered (ser::monitor)');
+    writeVerdict(callId);
   };
   monitor.on('entered', onEntered);
   monitor.on('tapped', (callId) => o.calls.get(callId)?.tap('tapped', null));
@@ -105,21 +109,25 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     lastError = err.message;
   });
 
-  // The dialplan reads the verdict whenever it likes: keep it on the channel, writing what changed.
-  const onEmotion = (u: EmotionUpdate): void => {
-    if (!mine.has(u.callId) || writing.has(u.callId)) return;
-    const call = o.calls.get(u.callId);
+  // The dialplan reads the verdict whenever it likes: keep it on the channel, writing what changed
+  // (from the call's entry on, so a tapped call always has the four variables). cc_base_score follows
+  // QUEUE_PRIO, so a later `callcenter` step enters the caller at its priority (docs/freeswitch.md).
+  const writeVerdict = (callId: string): void => {
+    if (!mine.has(callId) || writing.has(callId)) return;
+    const call = o.calls.get(callId);
     if (!call) return;
-    const now = call.verdictVariables();
-    const before = written.get(u.callId) ?? {};
+    const now = withScore(call.verdictVariables());
+    const before = written.get(callId) ?? {};
     const changed = Object.fromEntries(Object.entries(now).filter(([k, v]) => before[k] !== v));
     if (Object.keys(changed).length === 0) return;
-    writing.add(u.callId);
-    void fsControl.setVariables(u.callId, changed).then((res) => {
-      writing.delete(u.callId);
-      if (res.ok && mine.has(u.callId)) written.set(u.callId, { ...before, ...changed });
+    writing.add(callId);
+    void fsControl.setVariables(callId, changed).then((res) => {
+      writing.delete(callId);
+      if (res.ok && mine.has(callId)) written.set(callId, { ...before, ...changed });
     });
   };
+  const withScore = (vars: Record<string, string>): Record<string, string> => ({ ...vars, cc_base_score: String(Number(vars['QUEUE_PRIO'] ?? 0) * SCORE_PER_PRIORITY) });
+  const onEmotion = (u: EmotionUpdate): void => writeVerdict(u.callId);
   o.audioPath.on('emotion', onEmotion);
 
   const control: CallControl = {
@@ -127,7 +135,11 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     setPriority: async (callId: string, change: PriorityChange): Promise<PbxResult> => {
       const res = await fsControl.setPriority(callId, change);
       const priority = fsControl.priorityOf(callId);
-      if (res.ok && priority !== null) o.calls.get(callId)?.update({ priority });
+      if (res.ok && priority !== null) {
+        o.calls.get(callId)?.update({ priority });
+        const vars = written.get(callId);
+        if (vars) written.set(callId, { ...vars, QUEUE_PRIO: String(priority), cc_base_score: String(priority * SCORE_PER_PRIORITY) });
+      }
       return res;
     },
     transfer: (callId, target) => fsControl.transfer(callId, target),

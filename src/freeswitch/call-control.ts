@@ -12,7 +12,7 @@ import type { FsEvent } from './events.js';
  * | method | command (as recorded) | success |
  * | --- | --- | --- |
  * | setVariables | `uuid_setvar_multi <u> A=1;B=2` (`uuid_setvar <u> A <v>` for a value with `;`) | `+OK` |
- * | setPriority | `uuid_setvar <u> QUEUE_PRIO <p>`; caller waiting in mod_callcenter: also `uuid_transfer <u> 'set:cc_base_score=<p*w>,callcenter:<q>' inline` (04: the only way to move a waiting member) | `+OK` |
+ * | setPriority | `uuid_setvar_multi <u> QUEUE_PRIO=<p>;cc_base_score=<p*w>`; caller waiting in mod_callcenter: also `uuid_transfer <u> 'set:cc_base_score=<p*w>,callcenter:<q>' inline` (04: the only way to move a waiting member) | `+OK` |
  * | transfer | queue: `uuid_transfer <u> queue-<q> XML <ctx>`; extension: `uuid_transfer <u> <ext> XML <ctx>`; agent: `uuid_transfer <u> 'bridge:<endpoint>' inline` (02b) | `+OK` |
  * | play | `uuid_broadcast <u> <file> aleg`, then PLAYBACK_STOP for that file with `Playback-Status: done` | the event, not the `+OK Message sent` |
  * | hangup | `uuid_kill <u> <CAUSE>` | `+OK`, or `-ERR No such channel!` (already gone) |
@@ -80,14 +80,15 @@ export class FsCallControl implements CallControl {
   async setPriority(callId: string, change: PriorityChange): Promise<PbxResult> {
     return this.#guard('setPriority', callId, async () => {
       const priority = Math.max(0, Math.round('set' in change ? change.set : (this.#priority.get(callId) ?? 0) + change.add));
-      await this.#ok(`uuid_setvar ${callId} QUEUE_PRIO ${priority}`);
+      const score = priority * (this.#o.scorePerPriority ?? 3600);
+      // cc_base_score too: a caller who reaches `callcenter` later enters at this priority.
+      await this.#ok(`uuid_setvar_multi ${callId} QUEUE_PRIO=${priority};cc_base_score=${score}`);
       this.#priority.set(callId, priority);
       const queue = (await this.#client.api(`uuid_getvar ${callId} cc_queue`)).trim();
       const member = (await this.#client.api(`uuid_getvar ${callId} cc_member_uuid`)).trim();
       const waiting = queue && queue !== '_undef_' && !isErrorReply(queue) && member && member !== '_undef_';
       if (waiting && ARG.test(queue)) {
         // No api changes a waiting member's score (04): leave and re-join with a new base score.
-        const score = priority * (this.#o.scorePerPriority ?? 3600);
         await this.#ok(`uuid_transfer ${callId} 'set:cc_base_score=${score},callcenter:${queue}' inline`);
       }
       return { ok: true };

@@ -128,11 +128,14 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     if (this.#firstReconcile && this.#o.instance) {
       this.#firstReconcile = false;
       await this.#adoptClaimed(rows.filter((r) => r.uuid && !this.#live.has(r.uuid)));
-      await this.#dropStaleClaims(present);
     }
+    if (this.#o.instance) await this.#dropStaleClaims(present);
   }
 
-  /** Claims of ours whose call ended while we were down (nobody deleted them): FreeSWITCH would keep them until it restarts. */
+  /**
+   * Claims of ours whose call is gone: it ended while we were down, or its delete was lost with the
+   * connection. Nobody else deletes them: FreeSWITCH would keep them until it restarts.
+   */
   async #dropStaleClaims(present: Set<string | undefined>): Promise<void> {
     const dump = await this.#o.client.api(`hash_dump db ${CLAIM_REALM}`).catch(() => '');
     const prefix = `D/${CLAIM_REALM}_`;
@@ -140,7 +143,7 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     for (const line of dump.split('\n')) {
       if (!line.startsWith(prefix)) continue;
       const [callId, holder] = line.slice(prefix.length).split('/', 2);
-      if (!callId || holder !== this.#o.instance || present.has(callId) || !UUID.test(callId)) continue;
+      if (!callId || holder !== this.#o.instance || present.has(callId) || this.#live.has(callId) || !UUID.test(callId)) continue;
       await this.#o.client.api(`hash delete_ifmatch/${CLAIM_REALM}/${callId}/${holder}`).catch(() => undefined);
       dropped++;
     }

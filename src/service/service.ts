@@ -295,6 +295,7 @@ function samplePbxLink(port: PbxPort, metrics: Metrics): () => void {
     }
     reconnectsSeen = h.reconnects;
   };
+  sample();
   const timer = setInterval(sample, 1000);
   timer.unref();
   return () => clearInterval(timer);
