@@ -6,7 +6,7 @@ import type { FsEvent } from './events.js';
 import type { ForkIngress, ForkSink } from './fork-ingress.js';
 
 /**
- * The monitor mode on FreeSWITCH, standalone until the PBX-neutral core exists (issue 15 item 1): the
+ * The monitor mode on FreeSWITCH (the adapter, adapter.ts, turns its events into the call lifecycle): the
  * dialplan fires `event(Event-Subclass=ser::monitor,Event-Name=CUSTOM,...)` and carries on; on that
  * event we register the call with the ingress and `uuid_audio_fork <Unique-ID> start <url> mono 8k
  * <metadata>` on the same connection (07b: +OK after ~3 ms, first frame ~28 ms after the hook).
