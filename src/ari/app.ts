@@ -11,7 +11,7 @@ import type { PbxResult } from '../pbx/types.js';
 import type { AudioPath } from '../pipeline/audio-path.js';
 import { AriConnection, type AriConnectionState } from './connection.js';
 import { isOwnChannel, OWN_BRIDGE_KINDS, parseOwnId } from './ids.js';
-import type { QueueAdoption, QueueHandler } from './queue-handler.js';
+import type { QueueAdoption, QueueHandler } from '../queue/handler.js';
 import { planReconcile } from './reconcile.js';
 import { ariRequest, hasStatus } from './rest.js';
 import { CallSession } from './session.js';
@@ -19,7 +19,7 @@ import { StasisWatch } from './stasis-watch.js';
 import { TapBuilder, removeBridge, removeChannel, type Tap } from './tap.js';
 import { superviseTap } from './tap-health.js';
 
-export type { QueueHandler } from './queue-handler.js';
+export type { QueueHandler } from '../queue/handler.js';
 
 export type AriConfig = Config['ari'];
 

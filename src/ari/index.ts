@@ -3,7 +3,7 @@ import type { PbxPort } from '../pbx/port.js';
 import { AriApp, type AriAppHealth, type AriAppOptions } from './app.js';
 
 export type { AriAppHealth } from './app.js';
-export type { QueueAdmission, QueueHandler } from './queue-handler.js';
+export type { QueueAdmission, QueueHandler } from '../queue/handler.js';
 export type { AmiPriorityPort, QueuePriorityPort } from './call-control.js';
 
 export interface StartAriAppOptions extends AriAppOptions {

@@ -1,44 +1,12 @@
 import type { Client } from 'ari-client';
+import type { QueueAri, QueueAriEvent } from '../queue/port.js';
 import { ariRequest } from './rest.js';
-
-/** The ARI events the queue reacts to, reduced to what it reads. */
-export type QueueAriEvent =
-  | { type: 'StasisStart'; channelId: string; args: string[] }
-  | { type: 'StasisEnd'; channelId: string }
-  | { type: 'ChannelDestroyed'; channelId: string; cause: number }
-  | { type: 'EndpointStateChange'; endpoint: string; state: string };
-
-/**
- * The part of ARI the queue uses. One adapter over ari-client (below); tests may drive the queue
- * through it against the simulator. Every method rejects with the far end's message on failure.
- */
-export interface QueueAri {
-  originate(p: { endpoint: string; channelId: string; appArgs: string; timeoutSeconds: number; originator?: string; callerId?: string }): Promise<void>;
-  hangup(channelId: string, reason?: string): Promise<void>;
-  answer(channelId: string): Promise<void>;
-  createBridge(p: { bridgeId: string; type: 'holding' | 'mixing'; name: string }): Promise<void>;
-  destroyBridge(bridgeId: string): Promise<void>;
-  listBridges(): Promise<Array<{ id: string; name: string; channels: string[] }>>;
-  startMoh(bridgeId: string, mohClass: string): Promise<void>;
-  addChannels(bridgeId: string, channelIds: string[]): Promise<void>;
-  removeChannel(bridgeId: string, channelId: string): Promise<void>;
-  continueInDialplan(channelId: string): Promise<void>;
-  setVariable(channelId: string, name: string, value: string): Promise<void>;
-  /** null when the variable is not set. */
-  getVariable(channelId: string, name: string): Promise<string | null>;
-  /** ARI endpoint state (`online`, `offline`, `unknown`), null when the endpoint is unknown to the switch. */
-  endpointState(endpoint: string): Promise<string | null>;
-  /** Asks for EndpointStateChange events of these endpoints (ARI sends them only to subscribed apps). */
-  subscribeEndpoints(endpoints: string[]): Promise<void>;
-  /** Returns the unsubscribe function. */
-  onEvent(listener: (event: QueueAriEvent) => void): () => void;
-}
 
 type Listener = (event: Record<string, unknown>) => void;
 
 /**
- * QueueAri over a connected ari-client instance (the one the ARI app started). Every request has a
- * deadline: ari-client waits for ever on a connection that died mid-request.
+ * The queue's port (src/queue/port.ts) over a connected ari-client instance (the one the ARI app
+ * started). Every request has a deadline: ari-client waits for ever on a connection that died mid-request.
  */
 export function ariClientPort(client: Client, app: string, timeoutMs = 5000): QueueAri {
   const call = <T>(method: string, id: string, run: () => Promise<T>): Promise<T> => ariRequest(method, id, timeoutMs, run);
@@ -149,4 +117,19 @@ function channelIdOf(e: Record<string, unknown>): string {
 function toArray<T>(v: T | T[] | undefined): T[] {
   if (v === undefined) return [];
   return Array.isArray(v) ? v : [v];
+}
+
+/**
+ * The queue's port over the ARI app's current connection: one port per ari-client instance (a reconnect
+ * brings a new one), null while disconnected.
+ */
+export function queueAriOf(client: () => Client | null, app: string, timeoutMs?: number): () => QueueAri | null {
+  const ports = new WeakMap<Client, QueueAri>();
+  return () => {
+    const c = client();
+    if (!c) return null;
+    let port = ports.get(c);
+    if (!port) ports.set(c, (port = ariClientPort(c, app, timeoutMs)));
+    return port;
+  };
 }

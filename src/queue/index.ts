@@ -1,17 +1,16 @@
-import type { Client } from 'ari-client';
 import type { Logger } from 'pino';
 import { parseOwnId } from '../ari/ids.js';
-import type { AsteriskListing, QueueAdmission, QueueAdoption, QueueHandler } from '../ari/queue-handler.js';
+import type { AsteriskListing, QueueAdmission, QueueAdoption, QueueHandler } from './handler.js';
 import type { CallRegistry } from '../calls/registry.js';
 import type { Config } from '../config/schema.js';
 import { SerError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { PbxResult, PriorityChange } from '../pbx/types.js';
-import { ariClientPort, type QueueAri, type QueueAriEvent } from '../ari/queue-ari.js';
+import type { QueueAri, QueueAriEvent } from './port.js';
 import { PriorityQueue, type QueueSettings } from './queue.js';
 
 export { AGENT_LEG_ARG0, AGENT_LEG_KIND, PriorityQueue, type QueueSettings } from './queue.js';
-export { ariClientPort, type QueueAri, type QueueAriEvent } from '../ari/queue-ari.js';
+export type { QueueAri, QueueAriEvent } from './port.js';
 
 /** CallControl.setPriority routes here first; null means "not in a built-in queue, try app_queue/QUEUE_PRIO". */
 export interface QueuePriorityPort {
@@ -24,11 +23,10 @@ export interface QueueService extends QueueHandler, QueuePriorityPort {
   /** Ends every queue (see PriorityQueue.stop) and stops listening to ARI. */
   stop(): Promise<void>;
   /**
-   * On every ARI (re)connect (the app's onConnected): requests and events go through this ari-client
-   * instance from now on, and the start-up reads run again on it. With a getter as `client`, requests
-   * find a new instance by themselves; events only move here.
+   * On every ARI (re)connect (the app's onConnected): requests and events go through the port the
+   * getter returns now, and the start-up reads run again on it.
    */
-  attach(client: Client): void;
+  attach(): void;
   queue(name: string): PriorityQueue | undefined;
   /** True for a StasisStart of an agent leg the queue originated (never a new call). */
   isAgentLeg(channelId: string): boolean;
@@ -36,10 +34,11 @@ export interface QueueService extends QueueHandler, QueuePriorityPort {
 
 export interface CreateQueuesOptions {
   /**
-   * The ari-client instance the ARI app uses, or a getter of the current one (`() => app.client`:
-   * null while disconnected; call attach() on each connect so events follow it), or any QueueAri.
+   * The switch as the queue uses it: a QueueAri, or a getter of the current one (null while
+   * disconnected; call attach() on each connect so events follow it). The ARI adapter builds it from
+   * its ari-client instance (src/ari/queue-ari.ts, queueAriOf).
    */
-  client: Client | QueueAri | (() => Client | null);
+  client: QueueAri | (() => QueueAri | null);
   /** The ARI app's live-object set (`() => app.live`), so it never removes our agent legs and bridges as orphans. */
   live?: () => Set<string> | undefined;
   /** The ARI app's continueCall (`(id) => app.continueCall(id)`): callers the queue hands back stay tracked and tapped. */
@@ -53,20 +52,8 @@ export interface CreateQueuesOptions {
 
 /** One PriorityQueue per configured queue, behind the ARI app's QueueHandler and the PBX's priority port. */
 export function createQueues(opts: CreateQueuesOptions): QueueService {
-  const app = opts.config.ari.app;
-  const ports = new WeakMap<Client, QueueAri>();
-  const toPort = (c: Client | QueueAri): QueueAri => {
-    if (isQueueAri(c)) return c;
-    let port = ports.get(c);
-    if (!port) ports.set(c, (port = ariClientPort(c, app)));
-    return port;
-  };
   const source = opts.client;
-  const resolve: () => QueueAri | null =
-    typeof source === 'function' ? () => {
-      const c = source();
-      return c ? toPort(c) : null;
-    } : ((port) => () => port)(toPort(source));
+  const resolve: () => QueueAri | null = typeof source === 'function' ? source : () => source;
   // A client that appears later (getter) or anew (reconnect, attach) gets the start-up reads again:
   // endpoint states and subscriptions belong to one connection.
   let starting: Promise<void> | null = null;
@@ -119,9 +106,8 @@ export function createQueues(opts: CreateQueuesOptions): QueueService {
       await Promise.allSettled([...queues.values()].map((q) => q.stop()));
       unsubscribe();
     },
-    attach(client) {
-      if (typeof source === 'function') ari.refresh();
-      else ari.switchTo(() => toPort(client));
+    attach() {
+      ari.refresh();
     },
     queue(name) {
       return queues.get(name);
@@ -243,10 +229,6 @@ async function removeLeftovers(ari: QueueAri, logger: Logger, ours: (bridgeId: s
   }
 }
 
-function isQueueAri(c: Client | QueueAri): c is QueueAri {
-  return typeof (c as QueueAri).onEvent === 'function' && typeof (c as QueueAri).addChannels === 'function';
-}
-
 /** Forwards to the current port; event listeners move with it when the ARI app reconnects with a new client. */
 class SwitchableAri implements QueueAri {
   #resolve: () => QueueAri | null;
@@ -259,11 +241,6 @@ class SwitchableAri implements QueueAri {
   constructor(resolve: () => QueueAri | null, onRewired: () => void) {
     this.#resolve = resolve;
     this.#onRewired = onRewired;
-  }
-
-  switchTo(resolve: () => QueueAri | null): void {
-    this.#resolve = resolve;
-    this.refresh();
   }
 
   /** Moves the event listeners to the current client when it changed. */

@@ -4,7 +4,7 @@ import type { CallRegistry } from '../calls/registry.js';
 import type { EventBus } from '../events/bus.js';
 import type { PbxResult, PriorityChange } from '../pbx/types.js';
 import { AgentPool, type AgentSnapshot, type RingFailure } from './agents.js';
-import type { QueueAri, QueueAriEvent } from '../ari/queue-ari.js';
+import type { QueueAri, QueueAriEvent } from './port.js';
 import { WaitingList, type WaitingEntry } from './order.js';
 
 export interface QueueSettings {

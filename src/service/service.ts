@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { startAriApp, type AriAppHandle } from '../ari/index.js';
+import { queueAriOf } from '../ari/queue-ari.js';
 import { CallLifecycle } from '../calls/lifecycle.js';
 import { startFreeSwitch } from '../freeswitch/adapter.js';
 import { observeForkIngress } from '../freeswitch/fork-metrics.js';
@@ -240,7 +241,7 @@ function startAsteriskPbx(config: Config, calls: CallLifecycle, audioPath: Audio
   const queues =
     config.queues.length > 0
       ? createQueues({
-          client: () => ari?.app.client ?? null,
+          client: queueAriOf(() => ari?.app.client ?? null, config.ari.app, config.ari.requestTimeoutMs),
           live: () => ari?.app.live,
           continueCall: (callId) => ari!.app.continueCall(callId),
           config,
@@ -264,7 +265,7 @@ function startAsteriskPbx(config: Config, calls: CallLifecycle, audioPath: Audio
   const handle = ari;
   cleanups.push(() => handle.stop());
   // Registered before the first connect can complete (startAriApp returns at once).
-  if (queues) cleanups.push(handle.app.onConnected((client) => queues.attach(client)));
+  if (queues) cleanups.push(handle.app.onConnected(() => queues.attach()));
   cleanups.push(samplePbxLink(handle, metrics));
   if (queues) cleanups.push(() => queues.stop());
   return { port: handle, queues };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { QueueHandler } from '../../src/ari/queue-handler.js';
+import type { QueueHandler } from '../../src/queue/handler.js';
 import { until, useAriWorlds, type World } from '../ari/helpers.js';
 
 /** A queue that takes callers and keeps them in Stasis (what the built-in queue does while they wait). */

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startAriApp, type AriAppHandle } from '../../src/ari/index.js';
-import type { QueueHandler } from '../../src/ari/queue-handler.js';
+import type { QueueHandler } from '../../src/queue/handler.js';
 import { CallRegistry } from '../../src/calls/registry.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { EventBus } from '../../src/events/bus.js';

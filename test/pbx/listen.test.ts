@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { QueueHandler } from '../../src/ari/queue-handler.js';
+import type { QueueHandler } from '../../src/queue/handler.js';
 import { until, useAriWorlds, type World } from '../ari/helpers.js';
 
 const holdingQueue: QueueHandler = { admit: async () => undefined, onCallEnded: () => undefined };

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { QueueHandler } from '../../src/ari/queue-handler.js';
+import type { QueueHandler } from '../../src/queue/handler.js';
+import { queueAriOf } from '../../src/ari/queue-ari.js';
 import { InferenceEngine } from '../../src/inference/engine.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createQueues, type QueueService } from '../../src/queue/index.js';
@@ -39,7 +40,7 @@ describe('built-in queue behind the ARI app', () => {
     const app = w.app.app;
     w.sim.addAgent({ endpoint: 'PJSIP/1001', ...agent });
     svc = createQueues({
-      client: () => app.client,
+      client: queueAriOf(() => app.client, 'ser'),
       live: () => app.live,
       continueCall: (id) => app.continueCall(id),
       config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001'], ringTimeoutSeconds: 10, retrySeconds: 1, moh: 'default', maxWaitSeconds: null }] },
@@ -47,7 +48,7 @@ describe('built-in queue behind the ARI app', () => {
       bus: w.bus,
       logger: createLogger('silent'),
     });
-    app.onConnected((client) => svc?.attach(client)); // as the service wires it
+    app.onConnected(() => svc?.attach()); // as the service wires it
     await svc.start();
     return w;
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CallRegistry } from '../../src/calls/registry.js';
 import { EventBus } from '../../src/events/bus.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { QueueAri, QueueAriEvent } from '../../src/ari/queue-ari.js';
+import type { QueueAri, QueueAriEvent } from '../../src/queue/port.js';
 import { PriorityQueue } from '../../src/queue/queue.js';
 
 /**

@@ -5,6 +5,7 @@ import { EventBus } from '../../src/events/bus.js';
 import type { QueuePositionEvent, SerEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createQueues, type QueueService, type QueueSettings } from '../../src/queue/index.js';
+import { ariClientPort, queueAriOf } from '../../src/ari/queue-ari.js';
 import { AriSimulator, type SimAgentSpec } from '../../src/sim/ari/index.js';
 
 /*
@@ -56,7 +57,7 @@ async function world(agents: SimAgentSpec[], over: Partial<QueueSettings> = {}):
     ...over,
   };
   const logger = createLogger(process.env.QUEUE_TEST_LOG ?? 'silent');
-  const queues = createQueues({ client, config: { ari: { app: 'ser' }, queues: [settings] }, registry, bus, logger });
+  const queues = createQueues({ client: ariClientPort(client, 'ser'), config: { ari: { app: 'ser' }, queues: [settings] }, registry, bus, logger });
   const admitted = new Set<string>();
   client.on('StasisStart', (event, channel) => {
     const args = event.args ?? [];
@@ -418,7 +419,7 @@ describe('PriorityQueue against the ARI simulator', () => {
       await client.bridges.addChannel({ bridgeId: 'ser-qcall-dead0003-1234.6', channel: talking });
       const bus = new EventBus();
       const queues = createQueues({
-        client,
+        client: ariClientPort(client, 'ser'),
         config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
         registry: new CallRegistry(bus),
         bus,
@@ -446,7 +447,7 @@ describe('PriorityQueue against the ARI simulator', () => {
     const bus = new EventBus();
     const registry = new CallRegistry(bus);
     const queues = createQueues({
-      client: () => current,
+      client: queueAriOf(() => current, 'ser'),
       config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001', 'PJSIP/1002'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
       registry,
       bus,
@@ -466,14 +467,14 @@ describe('PriorityQueue against the ARI simulator', () => {
       await queues.start(); // no client yet: nothing to read, nothing thrown
       expect(queues.queue('support')!.agents().map((a) => a.state)).toEqual(['idle', 'idle']);
       current = await connect();
-      queues.attach(current); // what the app's onConnected does
+      queues.attach(); // what the app's onConnected does
       await until(() => queues.queue('support')!.agents()[0]!.state === 'offline'); // read once the client appeared
       const a = await sim.placeCall({ stasisArgs: ['queue', 'support'] });
       await until(() => sim.bridges().some((b) => b.type.includes('mixing') && b.channelIds.includes(a)));
       // a reconnect brings a new ari-client instance: events must come through it
       current.stop();
       current = await connect();
-      queues.attach(current);
+      queues.attach();
       sim.hangup(a);
       await until(() => !sim.bridges().some((b) => b.type.includes('mixing')));
       await until(() => queues.queue('support')!.agents()[1]!.state === 'idle');

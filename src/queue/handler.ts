@@ -1,11 +1,9 @@
-import type { Channel } from 'ari-client';
-
 /** A caller that reached `Stasis(ser,queue,<name>)`, tapped (or knowingly untapped), still in Stasis. */
 export interface QueueAdmission {
   /** The caller channel's id, the key of the CallRegistry and of every event. */
   callId: string;
-  /** The caller channel as ari-client sees it (answer, play, ring, continueInDialplan...). */
-  channel: Channel;
+  /** The caller channel's state as Asterisk reported it (`Ring`, `Up`): an unanswered caller is answered first. */
+  channel?: { state?: string };
   /** The queue name from the dialplan's Stasis args. */
   queue: string;
 }
