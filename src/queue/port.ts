@@ -1,8 +1,8 @@
 /**
  * What the built-in queue needs of the switch: holding and mixing bridges, agent legs, music on hold,
  * endpoint states. The ARI adapter implements it over ari-client (src/ari/queue-ari.ts); tests may
- * drive the queue through it against the simulator. Every method rejects with the far end's message
- * on failure, within a deadline.
+ * drive the queue through it against the simulator. Every method rejects within a deadline, with the
+ * far end's message and, when known, its HTTP status as `status` (404: the object is gone).
  */
 /** The ARI events the queue reacts to, reduced to what it reads. */
 export type QueueAriEvent =

@@ -622,7 +622,7 @@ export class PriorityQueue {
     try {
       await this.#ari.destroyBridge(bridgeId);
     } catch (err) {
-      if (!/not found/i.test(errMsg(err))) this.#log.warn({ bridgeId, err: errMsg(err) }, 'cannot delete bridge');
+      if (!isNotFound(err)) this.#log.warn({ bridgeId, err: errMsg(err) }, 'cannot delete bridge');
     } finally {
       this.#bridges.delete(bridgeId);
       this.#live()?.delete(bridgeId);
@@ -640,7 +640,7 @@ export class PriorityQueue {
       await this.#ari.hangup(channelId, 'normal');
       return 'done';
     } catch (err) {
-      if (/not found/i.test(errMsg(err))) return 'not-found';
+      if (isNotFound(err)) return 'not-found';
       this.#log.warn({ channelId, err: errMsg(err) }, 'hang-up refused');
       return 'failed';
     }
@@ -666,8 +666,14 @@ function gone(caller: Caller): boolean {
   return caller.state === 'gone';
 }
 
+/** The port's errors carry the switch's status (src/queue/port.ts): 404, the object is gone. */
+function isNotFound(err: unknown): boolean {
+  return (err as { status?: unknown }).status === 404;
+}
+
+/** A 404 on addChannels is the bridge or one of the channels: only Asterisk's message tells which. */
 function isBridgeGone(err: unknown): boolean {
-  return /bridge not found/i.test(errMsg(err));
+  return isNotFound(err) && /bridge not found/i.test(errMsg(err));
 }
 
 function errMsg(err: unknown): string {
