@@ -1,5 +1,5 @@
 import type { EmotionUpdate } from '../emotion/tracker.js';
-import type { Condition, Leaf, Signal } from './rules-schema.js';
+import { DERIVED_SIGNALS, type Condition, type Leaf, type Signal } from './rules-schema.js';
 
 /**
  * Pure evaluation of a rule's condition over one update, with hysteresis per threshold: a leaf
@@ -22,6 +22,7 @@ export function initialState(cond: Condition): boolean[] {
 
 export function signalValue(signal: Signal, update: EmotionUpdate): number {
   if (signal.kind === 'field') return update[signal.field];
+  if (signal.kind === 'derived') return DERIVED_SIGNALS[signal.name](update);
   let s = 0;
   for (const l of signal.labels) s += update.probs[l] ?? Number.NaN;
   return s;

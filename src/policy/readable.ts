@@ -1,10 +1,11 @@
 import type { RuleInfo } from '../console/api-history.js';
 import { describe } from './condition.js';
-import type { Condition, FieldSignal, Leaf, Rule } from './rules-schema.js';
+import type { Condition, DerivedSignal, FieldSignal, Leaf, Rule } from './rules-schema.js';
 
 const LABEL_WORDS: Record<string, string> = { ANG: 'anger', DIS: 'disgust', FEA: 'fear', HAP: 'happiness', NEU: 'neutral', SAD: 'sadness' };
 
-const SIGNAL_WORDS: Record<FieldSignal, string> = {
+const SIGNAL_WORDS: Record<FieldSignal | DerivedSignal, string> = {
+  negativityRise: 'negativity above this caller\'s usual',
   negativity: 'negativity',
   arousal: 'arousal',
   confidence: 'confidence',
@@ -23,6 +24,9 @@ function signalWords(leaf: Leaf): string {
 
 function leafWords(leaf: Leaf): string {
   if (leaf.signal.kind === 'field' && leaf.signal.name === 'loudness') return `loudness ${leaf.op} ${leaf.enter} dBFS`;
+  if (leaf.signal.kind === 'derived') {
+    return `negativity ${Math.round(Math.abs(leaf.enter) * 100)} points ${leaf.enter >= 0 ? 'above' : 'below'} this caller's usual${leaf.op === 'below' ? ' or less' : ''}`;
+  }
   const pct = `${Math.round(leaf.enter * 100)}%`;
   return `${signalWords(leaf)} ${leaf.op} ${pct}`;
 }

@@ -22,8 +22,19 @@ export const FIELD_SIGNALS = {
 } as const;
 export type FieldSignal = keyof typeof FIELD_SIGNALS;
 
+/**
+ * Signals computed from an update. `negativityRise`: how far the caller's negativity now is above
+ * their own mean so far in the call (-1..1; NaN before their first speech window), for "0.3 above
+ * this caller's baseline" whatever that baseline is.
+ */
+export const DERIVED_SIGNALS = {
+  negativityRise: (u: { negativity: number; baselineNegativity: number }): number => u.negativity - u.baselineNegativity,
+} as const;
+export type DerivedSignal = keyof typeof DERIVED_SIGNALS;
+
 export type Signal =
   | { kind: 'field'; name: FieldSignal; field: (typeof FIELD_SIGNALS)[FieldSignal] }
+  | { kind: 'derived'; name: DerivedSignal }
   | { kind: 'labels'; name: string; labels: string[] };
 
 /** One threshold with its hysteresis band: enters at `enter`, leaves only past `exit`. */
@@ -276,15 +287,16 @@ function parseCondition(raw: unknown, path: Path, safe: Safety, labels: Set<stri
   if (!leaf) return undefined;
   const signal = parseSignal(leaf.signal, labels);
   if (!signal) {
-    issue(ctx, [...path, 'signal'], `unknown signal "${leaf.signal}": expected one of ${[...labels].join(', ')}, a sum like ANG+DIS, or ${Object.keys(FIELD_SIGNALS).join(', ')}`);
+    issue(ctx, [...path, 'signal'], `unknown signal "${leaf.signal}": expected one of ${[...labels].join(', ')}, a sum like ANG+DIS, or ${[...Object.keys(FIELD_SIGNALS), ...Object.keys(DERIVED_SIGNALS)].join(', ')}`);
     return undefined;
   }
   const isDb = signal.kind === 'field' && signal.name === 'loudness';
-  const [lo, hi] = isDb ? [-150, 0] : [0, 1];
+  const isRise = signal.kind === 'derived';
+  const [lo, hi] = isDb ? [-150, 0] : isRise ? [-1, 1] : [0, 1];
   const margin = isDb ? safe.hysteresis.loudnessDb : safe.hysteresis.probability;
   const inRange = (key: string, v: number | undefined): boolean => {
     if (v === undefined || (v >= lo && v <= hi)) return true;
-    issue(ctx, [...path, key], `${signal.name} is ${isDb ? 'in dBFS' : 'a probability'}: expected ${lo}..${hi}, got ${v}`);
+    issue(ctx, [...path, key], `${signal.name} is ${isDb ? 'in dBFS' : isRise ? 'a difference of probabilities' : 'a probability'}: expected ${lo}..${hi}, got ${v}`);
     return false;
   };
   if (![['above', leaf.above], ['below', leaf.below], ['clearBelow', leaf.clearBelow], ['clearAbove', leaf.clearAbove]].every(([k, v]) => inRange(k as string, v as number | undefined))) {
@@ -308,6 +320,7 @@ function parseCondition(raw: unknown, path: Path, safe: Safety, labels: Set<stri
 }
 
 function parseSignal(raw: string, labels: Set<string>): Signal | undefined {
+  if (raw in DERIVED_SIGNALS) return { kind: 'derived', name: raw as DerivedSignal };
   if (raw in FIELD_SIGNALS) {
     const n = raw as FieldSignal;
     return { kind: 'field', name: n, field: FIELD_SIGNALS[n] };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describe as describeCondition, evaluate, initialState, leafCount } from '../../src/policy/condition.js';
 import { parseRules } from '../../src/policy/load-rules.js';
+import { readableRule } from '../../src/policy/readable.js';
 import type { Condition } from '../../src/policy/rules-schema.js';
 import { update, type Scores } from './world.js';
 
@@ -34,6 +35,20 @@ describe('condition evaluation', () => {
 
   it('describes the default hysteresis band as people write it, without floating-point noise', () => {
     expect(describeCondition(cond({ signal: 'ANG+DIS', above: 0.6 }))).toBe('ANG+DIS >= 0.6 (clears < 0.55)');
+  });
+
+  it('negativityRise: negativity relative to this caller\'s own baseline, whatever the baseline; NaN before it exists never holds', () => {
+    const c = cond({ signal: 'negativityRise', above: 0.3 });
+    const at = (neg: number, baseline: number) => ({ ...update('x', 1, 4, { ANG: neg }, 1), baselineNegativity: baseline });
+    const holds = (u: ReturnType<typeof at>) => evaluate(c, u, initialState(c)).holds;
+    expect(holds(at(0.8, 0.45))).toBe(true); // calm caller turned hostile
+    expect(holds(at(0.8, 0.6))).toBe(false); // a caller who is always this negative
+    expect(holds(at(0.45, 0.1))).toBe(true); // from a very calm baseline, a rise the absolute threshold would miss
+    expect(holds(at(0.9, Number.NaN))).toBe(false);
+    expect(() => cond({ signal: 'negativityRise', above: 1.5 })).toThrow(/negativityRise is a difference of probabilities: expected -1\.\.1, got 1\.5/);
+    expect(readableRule(parseRules({ rules: [{ name: 'r', when: { signal: 'negativityRise', above: 0.3, for: 1 }, actions: [{ setVars: { X: 1 } }] }] }).rules[0]!).readable).toMatch(
+      /^Negativity 30 points above this caller's usual for 1 s/,
+    );
   });
 
   it('a sum of labels reads the sum of their probabilities', () => {

@@ -32,10 +32,11 @@ describe('config/rules.example.yaml', () => {
     expect(set.rules.map((r) => [r.name, r.shadow])).toEqual([
       ['ivr-distress-to-agent', true],
       ['queued-distress-priority', false],
+      ['caller-turning-tense', false],
       ['agent-abuse-flag', false],
       ['agent-abuse-warn-hangup', true],
     ]);
-    const hangup = set.rules[3]!;
+    const hangup = set.rules[4]!;
     expect(hangup.scope.phases).toEqual(['agent']);
     expect(hangup.minCallAgeSeconds).toBe(60);
   });
