@@ -169,6 +169,9 @@ describe.skipIf(!HAVE_CHROMIUM)('issue 16: a console opened after the actions sh
     await expect.poll(() => legend.allInnerTexts()).toEqual(['negativity', ...LABELS]);
     expect(await page.locator('#d-chart .u-legend .u-series.u-off').count()).toBe(0); // none hidden by default
     expect(await page.locator('#d-meta').innerText()).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    // Six speech windows of one steady caller: the baseline is established and the caller sits on it.
+    expect(await page.locator('#d-meta').innerText()).toMatch(/Baseline\s+usual negativity \d+%, now [+−]\d points/);
+    expect(await page.locator('#d-meta').innerText()).toMatch(/Voice familiarity\s+not measured for this model/); // these trackers have no familiarity reference
     expect(await page.locator('body').innerText()).not.toMatch(/\b(AM|PM)\b/);
   });
 

@@ -5,6 +5,10 @@
   'use strict';
 
   const LABELS = ['ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD'];
+  // Speech windows before the baseline and familiarity are established (src/emotion/tracker.ts), and the
+  // familiarity below which the example rules do not act (config/rules.example.yaml).
+  const BASELINE_WINDOWS = 5;
+  const LOW_FAMILIARITY = 0.05;
   const WINDOW_SECONDS = 300;
   const TOKEN_KEY = 'ser-ari-token';
   const OUTCOME_ORDER = ['pending', 'failed', 'executed', 'cancelled', 'shadow', 'suppressed', 'proposed'];
@@ -484,6 +488,21 @@
 
   let renderedActions = null;
 
+  // The caller's own baseline: their mean negativity over their speech so far, and how far they are from it now.
+  function baselineText(e) {
+    if (!e || e.baselineWindows == null) return '—';
+    if (e.baselineWindows < BASELINE_WINDOWS || e.baselineNegativity == null) return `forming (${e.baselineWindows} of ${BASELINE_WINDOWS} speech windows)`;
+    const points = Math.round((e.negativity - e.baselineNegativity) * 100);
+    return `usual negativity ${pct(e.baselineNegativity)}, now ${points >= 0 ? '+' : '−'}${Math.abs(points)} points`;
+  }
+
+  // Low familiarity: a voice or line unlike those the model was measured on, where its scores are less reliable.
+  function familiarityText(e) {
+    if (!e) return '—';
+    if (e.familiarity == null) return (e.baselineWindows ?? 0) < BASELINE_WINDOWS ? `not yet (${BASELINE_WINDOWS} speech windows)` : 'not measured for this model';
+    return e.familiarity < LOW_FAMILIARITY ? `low (${pct(e.familiarity)}): scores less reliable` : pct(e.familiarity);
+  }
+
   function renderDetail() {
     const c = selected ? calls.get(selected) ?? past.get(selected) : null;
     $('detail').hidden = !c;
@@ -501,6 +520,7 @@
       ['Queue', c.queue || '—'], ['Agent', c.agent || '—'],
       ['Priority', c.priority ?? '—'], ['Mode', c.mode],
       ['Started', dayClock(c.startedAt)], c.endedAt ? ['Ended', `${clock(c.endedAt)} · ${c.endReason || ''}`] : ['Tap', c.tapped ? 'listening' : 'not tapped'],
+      ['Baseline', baselineText(c.lastEmotion)], ['Voice familiarity', familiarityText(c.lastEmotion)],
     ];
     $('d-chart-title').textContent = c.ended && c.endedAt ? 'Whole call' : 'Last 5 minutes';
     $('listen').hidden = c.ended || supervisors.length === 0;
