@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AriSimulator } from '../../src/sim/ari/index.js';
 import { FsSimulator } from '../../src/sim/freeswitch/index.js';
+import { freePort, until } from '../helpers/net.js';
 import { MODEL, REPO } from '../helpers/paths.js';
 
 /*
@@ -86,21 +86,7 @@ afterEach(async () => {
   current = null;
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function startSerAri(sw: Switch, rtpPorts: string): Promise<{ child: ChildProcess; log: string[] }> {
   const connected = sw.connected();

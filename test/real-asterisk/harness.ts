@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { encodeWav, parseWav } from '../../src/audio/wav.js';
@@ -13,13 +13,7 @@ import { track, type Asterisk } from './asterisk.js';
  * what is left on Asterisk. Every wait is on a real condition with a deadline.
  */
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort };
 
 export async function until<T>(check: () => T | Promise<T>, ms: number, what: string, pollMs = 100): Promise<NonNullable<T>> {
   const end = Date.now() + ms;

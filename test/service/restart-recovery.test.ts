@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AriSimulator } from '../../src/sim/ari/index.js';
+import { freePort, until } from '../helpers/net.js';
 import { MODEL, REPO as ROOT } from '../helpers/paths.js';
 
 /*
@@ -21,21 +21,7 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Starts `ser-ari run` against the simulator and waits for its Stasis websocket. */
 async function startSerAri(s: AriSimulator, configFile: string, rtpPorts: string): Promise<{ child: ChildProcess; log: string[] }> {
