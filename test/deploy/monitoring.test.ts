@@ -103,12 +103,12 @@ describe('issue 16: the Grafana dashboard and the Prometheus alert rules use onl
   it('every expression pairs its brackets; the dashboard panels and rules cover what operators asked for', () => {
     for (const { where, expr } of [...dashboardQueries(), ...rulesQueries()]) expect(balanced(expr), where).toBe(true);
     const titles = panels(dashboard.panels).map((p) => p.title);
-    for (const t of ['Calls live', 'Taps failing (15 min)', 'Emotion events per second', 'Inference latency per batch', 'SSRC changes, socket errors, kernel receive-buffer drops', 'Actions by kind and outcome', 'Hang-ups per hour', 'ARI link', 'CPU', 'Memory']) {
+    for (const t of ['Calls live', 'Taps failing (15 min)', 'Emotion events per second', 'Inference latency per batch', 'SSRC changes, socket errors, kernel receive-buffer drops', 'Actions by kind and outcome', 'Hang-ups per hour', 'Switch link', 'CPU', 'Memory']) {
       expect(titles, t).toContain(t);
     }
     const alerts = rules.map((r) => r.alert);
     expect(new Set(alerts).size).toBe(alerts.length);
-    for (const a of ['SerAriDown', 'SerAriAriDisconnected', 'SerAriTapsFailing', 'SerAriInferenceLatencyHigh', 'SerAriHangupsPerHourUnusual', 'SerAriRtpReceiveBufferDrops']) {
+    for (const a of ['SerAriDown', 'SerAriPbxDisconnected', 'SerAriTapsFailing', 'SerAriInferenceLatencyHigh', 'SerAriHangupsPerHourUnusual', 'SerAriRtpReceiveBufferDrops']) {
       expect(alerts, a).toContain(a);
     }
     for (const r of rules) {
