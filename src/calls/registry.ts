@@ -29,8 +29,6 @@ interface RegistryEvents {
   added: [call: CallRecord];
   updated: [call: CallRecord];
   removed: [call: CallRecord, reason: string];
-  /** The last call left: a graceful shutdown can finish. */
-  idle: [];
 }
 
 /**
@@ -110,7 +108,6 @@ export class CallRegistry extends EventEmitter<RegistryEvents> {
     this.#calls.delete(callId);
     this.#bus.publish({ type: 'call.ended', callId, reason, summary });
     this.emit('removed', record, reason);
-    if (this.#calls.size === 0) this.emit('idle');
     return record;
   }
 }
