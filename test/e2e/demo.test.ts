@@ -4,7 +4,7 @@ import { withDemoDefaults } from '../../src/cli/run.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { SerEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/log/logger.js';
-import { DEMO_SIM_AGENTS, loadDemoVoices, startDemoCallers, type DemoCallers } from '../../src/service/demo.js';
+import { DEMO_SIM_AGENTS, loadDemoVoices, startDemoCallers, startFsDemoCallers, type DemoCallers } from '../../src/service/demo.js';
 import { startService, type Service } from '../../src/service/service.js';
 import { CLIPS, HAVE_CREMA_D, MODEL } from '../helpers/paths.js';
 import { until } from './support.js';
@@ -46,5 +46,32 @@ describe.skipIf(!HAVE_CREMA_D)('the demo (ser-ari run with no Asterisk configure
     const health = await fetch(`${service.consoleUrl}/healthz`).then((r) => r.json() as Promise<{ status: string }>);
     expect(health.status).toBe('ok');
     expect(logs.filter((l) => /"level":(40|50)/.test(l))).toEqual([]); // no warning or error in a normal demo run
+  }, 60_000);
+
+  it('with --pbx freeswitch: the same three voices on the simulated FreeSWITCH, tapped by fork and scored, no built-in queue and no warning', async () => {
+    callers?.stop();
+    await service?.stop();
+    const config = withDemoDefaults(configSchema.parse({ http: { port: 0 }, model: { path: MODEL }, history: { path: ':memory:' } }), 'freeswitch');
+    expect(config.queues).toEqual([]);
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    });
+    service = await startService({ config, logger: createLogger('info', sink), simulate: 'freeswitch' });
+    expect([service.pbx.kind, service.sim, service.queues]).toEqual(['freeswitch', null, null]);
+    const events: SerEvent[] = [];
+    service.bus.subscribe((e) => events.push(e));
+    callers = startFsDemoCallers(service.fsSim!, createLogger('silent'), await loadDemoVoices(CLIPS));
+    await until(() => service!.registry.list().filter((c) => c.tapped).length === 3, 30_000, 'three demo calls tapped');
+    const calls = service.registry.list().map((c) => c.callId);
+    await until(() => calls.every((id) => events.filter((e) => e.type === 'emotion' && e.callId === id && e.speech).length >= 3), 15_000, 'emotion for every call');
+    // The verdict is on each channel for the dialplan, from the call's entry on.
+    for (const id of calls) expect(service.fsSim!.channel(id)?.variables.get('SER_EMOTION')).toMatch(/^(ANG|DIS|FEA|HAP|NEU|SAD|unknown)$/);
+    const health = await fetch(`${service.consoleUrl}/healthz`).then((r) => r.json() as Promise<{ status: string; pbx: { kind: string } }>);
+    expect(health).toMatchObject({ status: 'ok', pbx: { kind: 'freeswitch' } });
+    expect(logs.filter((l) => /"level":(40|50)/.test(l))).toEqual([]);
   }, 60_000);
 });
