@@ -100,7 +100,12 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   monitor.on('entered', onEntered);
   monitor.on('tapped', (callId) => o.calls.get(callId)?.tap('tapped', null));
   monitor.on('tap-failed', (callId, reason) => o.calls.get(callId)?.tap('untapped', reason));
-  monitor.on('tap-lost', (callId, code) => o.calls.get(callId)?.tap('untapped', `the audio fork closed with code ${code} while the call is up`));
+  monitor.on('tap-lost', (callId, code) => {
+    const call = o.calls.get(callId);
+    if (!call) return;
+    call.tapAttempts++;
+    call.tap('retrying', `the audio fork closed with code ${code} while the call is up`);
+  });
   monitor.on('ended', (callId) => void o.calls.get(callId)?.end('hangup'));
   client.on('down', (reason) => {
     lastError = reason;

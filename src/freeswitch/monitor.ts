@@ -63,6 +63,9 @@ export interface FsMonitorEvents {
 
 /** mod_hash realm of the claims: `ser_claim/<uuid>` = the instance that taps the call. */
 export const CLAIM_REALM = 'ser_claim';
+/** Re-forks of a call whose fork dropped while it was up, 500 ms x attempt apart. */
+const MAX_REFORKS = 3;
+const REFORK_DELAY_MS = 500;
 const UUID = /^[0-9a-fA-F-]{8,64}$/;
 
 interface ChannelRow {
@@ -76,6 +79,8 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
   readonly #o: FsMonitorOptions;
   readonly #live = new Set<string>();
   readonly #off: (() => void)[] = [];
+  readonly #sinks = new Map<string, ForkSink>();
+  readonly #reforks = new Map<string, number>();
   #firstReconcile = true;
   #hashMissingLogged = false;
 
@@ -88,7 +93,9 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
       if (this.#live.has(callId)) this.emit('tapped', callId);
     };
     const onClosed = (info: { callId: string; code: number }): void => {
-      if (this.#live.has(info.callId) && info.code !== 1000) this.emit('tap-lost', info.callId, info.code);
+      if (!this.#live.has(info.callId) || info.code === 1000) return;
+      this.emit('tap-lost', info.callId, info.code);
+      void this.#refork(info.callId);
     };
     o.client.on('event', onEvent);
     o.client.on('up', onUp);
@@ -165,6 +172,7 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
 
   close(): void {
     for (const off of this.#off.splice(0)) off();
+    this.#sinks.clear();
     for (const callId of this.#live) this.#o.ingress.release(callId);
     this.#live.clear();
   }
@@ -189,14 +197,41 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     }
     if (!this.#live.has(callId)) return; // hung up while we claimed it
     this.emit('entered', call);
-    const target = this.#o.ingress.expect(callId, this.#o.sinkFor(call));
+    const sink = this.#o.sinkFor(call);
+    this.#sinks.set(callId, sink);
+    if (!(await this.#fork(callId, sink))) this.emit('tap-failed', callId, 'uuid_audio_fork refused: call left untapped');
+  }
+
+  async #fork(callId: string, sink: ForkSink): Promise<boolean> {
+    const target = this.#o.ingress.expect(callId, sink);
     try {
       const reply = await this.#o.client.api(`uuid_audio_fork ${callId} start ${target.url} mono 8k ${target.metadata}`);
       if (isErrorReply(reply)) throw new Error(reply.trim());
+      return true;
     } catch (err) {
-      this.#o.logger?.warn({ callId, err: (err as Error).message }, 'uuid_audio_fork refused: call left untapped');
-      this.emit('tap-failed', callId, (err as Error).message);
+      this.#o.logger?.warn({ callId, err: (err as Error).message }, 'uuid_audio_fork refused');
+      return false;
     }
+  }
+
+  /**
+   * The fork's WebSocket dropped while the call is up (a network blip, not a hang-up: those close
+   * 1000): stop what is left of the old fork and start a new one on the same registration, a few
+   * times with a growing pause, as the ARI side rebuilds a silent tap.
+   */
+  async #refork(callId: string): Promise<void> {
+    const attempt = (this.#reforks.get(callId) ?? 0) + 1;
+    this.#reforks.set(callId, attempt);
+    if (attempt > MAX_REFORKS) {
+      this.emit('tap-failed', callId, `the audio fork dropped ${MAX_REFORKS} times: call left untapped`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, REFORK_DELAY_MS * attempt));
+    const sink = this.#sinks.get(callId);
+    if (!sink || !this.#live.has(callId) || this.#o.ingress.isConnected(callId)) return;
+    this.#o.logger?.warn({ callId, attempt }, 'audio fork lost while the call is up: forking again');
+    await this.#o.client.api(`uuid_audio_fork ${callId} stop`).catch(() => undefined);
+    if (this.#live.has(callId) && !(await this.#fork(callId, sink))) void this.#refork(callId);
   }
 
   /** True when the call is ours to tap: claimed now, or no claim asked for, or mod_hash missing. */
@@ -227,6 +262,8 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
 
   #end(callId: string, cause: string): void {
     this.#live.delete(callId);
+    this.#sinks.delete(callId);
+    this.#reforks.delete(callId);
     this.#o.ingress.release(callId);
     if (this.#o.instance) void this.#o.client.api(`hash delete_ifmatch/${CLAIM_REALM}/${callId}/${this.#o.instance}`).catch(() => undefined);
     this.emit('ended', callId, cause);

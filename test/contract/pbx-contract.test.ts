@@ -114,6 +114,23 @@ describe.each(RIGS)('PBX contract on the $name simulator', ({ start, ports }) =>
     await until(() => r.leftovers().length === 0, 10_000, `no leftovers (${r.leftovers().join(', ')})`);
   }, 60_000);
 
+  it.skipIf(!HAVE_CREMA_D)('the tap breaks while the caller talks: it is rebuilt, scoring goes on, the call is not ended', async () => {
+    rig = await start(ports);
+    const r = rig;
+    const callId = await r.place(speech(), '15550007');
+    await until(() => r.service.registry.get(callId)?.tapped === true, 15_000, 'tapped');
+    r.breakTap(callId);
+    const states = () => of(r.events, callId, 'tap').map((e) => (e.type === 'tap' ? e.state : ''));
+    await until(() => states().includes('retrying') && states().at(-1) === 'tapped', 15_000, 'tap rebuilt');
+    const scored = of(r.events, callId, 'emotion').length;
+    await until(() => of(r.events, callId, 'emotion').length >= scored + 2, 15_000, 'scored after the rebuild');
+    expect(states()).toEqual(['tapped', 'retrying', 'tapped']);
+    expect(of(r.events, callId, 'call.ended')).toHaveLength(0);
+    r.hangup(callId);
+    await until(() => r.service.calls.size === 0, 10_000, 'ended');
+    await until(() => r.leftovers().length === 0, 10_000, `no leftovers (${r.leftovers().join(', ')})`);
+  }, 60_000);
+
   it.skipIf(!HAVE_CREMA_D)('ser-ari stops with callers up: they are released, not hung up, nothing of ours is left on the switch but the mark that lets a restart find them', async () => {
     rig = await start(ports);
     const r = rig;

@@ -32,6 +32,8 @@ export interface Rig {
   transferredTo(callId: string): string | null;
   /** Drops the control connection (ARI WebSocket / event socket); calls and media go on. */
   dropLink(): void;
+  /** The caller's tap breaks while the caller is up (ARI: its snoop channel is gone; FreeSWITCH: the fork's WebSocket drops). */
+  breakTap(callId: string): void;
   /** Everything of ours still on the switch (channels, bridges, forks, claims of ended calls). */
   leftovers(): string[];
   /** Live callers marked as ours for a restarted ser-ari (SER_TAPPED_BY / the mod_hash claim). */
@@ -120,6 +122,11 @@ export async function asteriskRig(rtpPorts: string): Promise<Rig> {
       return seen.get(callId)?.at ?? null;
     },
     dropLink: () => sim.dropWebsockets(),
+    breakTap: (callId) => {
+      const snoop = sim.channels().find((c) => !c.hungUp && c.kind === 'snoop' && c.snoopOf === callId);
+      if (!snoop) throw new Error(`no snoop on ${callId}`);
+      sim.hangup(snoop.id);
+    },
     marks: () => sim.channels().filter((c) => !c.hungUp && c.variables['SER_TAPPED_BY'] === config.ari.app).map((c) => c.id),
     leftovers: () => [
       ...sim.channels().filter((c) => !c.hungUp && c.id.startsWith('ser-')).map((c) => `channel ${c.id}`),
@@ -174,6 +181,11 @@ export async function freeswitchRig(rtpPorts: string): Promise<Rig> {
     },
     transferredTo: (callId) => (channel(callId)?.transfers.at(-1) ?? gone.get(callId)?.transfers.at(-1) ?? null),
     dropLink: () => sim.dropEsl(),
+    breakTap: (callId) => {
+      const fork = channel(callId)?.fork;
+      if (!fork?.open) throw new Error(`no open fork on ${callId}`);
+      fork.kill();
+    },
     marks: () => Object.entries(sim.hashEntries('ser_claim')).filter(([uuid, by]) => by === 'contract' && channel(uuid)).map(([uuid]) => uuid),
     leftovers: () => [
       ...sim.channels().filter((c) => c.fork?.open).map((c) => `fork of ${c.uuid}`),
