@@ -12,6 +12,7 @@ import { EslClient } from './esl-client.js';
 import { CUSTOM_SUBCLASSES, EVENT_NAMES } from './events.js';
 import { ForkIngress } from './fork-ingress.js';
 import { FsMonitor, type FsCallInfo } from './monitor.js';
+import { queuePhaseOf } from './queue-phase.js';
 
 /** cc_base_score per QUEUE_PRIO level: one level outranks an hour of waiting (FsCallControl's default). */
 const SCORE_PER_PRIORITY = 3600;
@@ -107,6 +108,12 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     call.tap('retrying', `the audio fork closed with code ${code} while the call is up`);
   });
   monitor.on('ended', (callId) => void o.calls.get(callId)?.end('hangup'));
+  // Queue phases: mod_callcenter / mod_fifo say when a caller joins a queue and when it reaches an agent.
+  client.on('event', (e) => {
+    if (e.type !== 'other' || e.raw.name !== 'CUSTOM') return;
+    const moved = queuePhaseOf(e.raw);
+    if (moved && mine.has(moved.callId)) o.calls.get(moved.callId)?.update({ phase: moved.phase, queue: moved.queue, ...(moved.agent ? { agent: moved.agent } : {}) });
+  });
   client.on('down', (reason) => {
     lastError = reason;
   });

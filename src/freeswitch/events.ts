@@ -15,6 +15,7 @@ import type { EslEvent } from './esl-parser.js';
  * | BACKGROUND_JOB | a bgapi finished; its output is the event body | bgapi results |
  * | CUSTOM ser::monitor | the dialplan's `event(Event-Subclass=ser::monitor,Event-Name=CUSTOM,...)` step; not queued for late subscribers | tapping a call |
  * | CUSTOM mod_audio_fork::* | the fork connected / failed to connect (body `{"reason":...}`) / got a text from our server | tap health |
+ * | CUSTOM callcenter::info, fifo::info | a caller joined a queue or reached an agent (queue-phase.ts) | the call's phase |
  */
 export type FsEvent =
   | { type: 'CHANNEL_CREATE'; uuid: string; channelName: string; direction: string; callerNumber: string; destination: string; raw: EslEvent }
@@ -30,7 +31,7 @@ export type FsEvent =
 
 /** The subscription ser-ari asks for: `event json <EVENT_NAMES> CUSTOM <CUSTOM_SUBCLASSES>`. */
 export const EVENT_NAMES = ['CHANNEL_CREATE', 'CHANNEL_ANSWER', 'CHANNEL_HANGUP_COMPLETE', 'CHANNEL_EXECUTE_COMPLETE', 'PLAYBACK_STOP', 'BACKGROUND_JOB', 'SHUTDOWN'] as const;
-export const CUSTOM_SUBCLASSES = ['ser::monitor', 'mod_audio_fork::connect', 'mod_audio_fork::connect_failed', 'mod_audio_fork::disconnect', 'mod_audio_fork::error'] as const;
+export const CUSTOM_SUBCLASSES = ['ser::monitor', 'mod_audio_fork::connect', 'mod_audio_fork::connect_failed', 'mod_audio_fork::disconnect', 'mod_audio_fork::error', 'callcenter::info', 'fifo::info'] as const;
 
 /**
  * Headers the ser::monitor event carries for every channel event; anything else that is not a

@@ -39,7 +39,8 @@ import { AUTH_REQUEST, GOODBYE, SHUTTING_DOWN, apiResponse, disconnectNotice, ev
  *   a missing file was not recorded.
  * - mod_callcenter: `uuid_transfer <u> 'set:cc_base_score=N,callcenter:<queue>' inline` (or
  *   `queue-<name> XML <ctx>` when `queueExtensions` maps it) makes the caller a member with a new member
- *   uuid and score = base score (seconds in queue ignored); `callcenter_config queue list members <q>`
+ *   uuid and score = base score (seconds in queue ignored) and fires `callcenter::info`
+ *   `member-queue-start` with its headers as in 04; `callcenter_config queue list members <q>`
  *   answers the recorded pipe table ordered by score DESC, old entries `Abandoned`.
  * - Only `mono 8k` (or 8000) forks are simulated; other layouts answer `-ERR Operation Failed`.
  */
@@ -562,6 +563,7 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       ch.variables.set('cc_queue', queue);
       this.#members.push({ queue, memberUuid, sessionUuid: ch.uuid, number: ch.number, name: ch.callerName, baseScore: Number(ch.variables.get('cc_base_score') ?? 0) || 0, systemEpoch, joinedEpoch: now, state: 'Waiting' });
       this.#execute(ch, 'callcenter', queue);
+      this.#emit(this.#callcenterEvent(ch, 'member-queue-start', queue, memberUuid));
     } else this.#execute(ch, inline ? 'transfer' : 'park', target);
     return '+OK\n';
   }
@@ -641,6 +643,25 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
     this.#emit(
       this.#channelEvent('CHANNEL_EXECUTE_COMPLETE', ch, cause ? 'CS_HANGUP' : 'CS_EXECUTE', cause ? 'HANGUP' : 'ACTIVE', [['Application', app], ['Application-Data', data], ['Application-Response', response], ['Application-UUID', randomUUID()]], cause),
     );
+  }
+
+  /** mod_callcenter's `callcenter::info` for a member (04: channel headers, CC-Action, CC-Queue, the member and session uuids). */
+  #callcenterEvent(ch: SimChannel, action: string, queue: string, memberUuid: string): SimEvent {
+    return {
+      name: 'CUSTOM',
+      subclass: 'callcenter::info',
+      pairs: [
+        ['Event-Subclass', 'callcenter::info'],
+        ['Event-Name', 'CUSTOM'],
+        ...this.#envelope('mod_callcenter.c', 'callcenter_function', '3113'),
+        ...this.#channelPairs(ch, 'CS_EXECUTE', 'ACTIVE'),
+        ['CC-Queue', queue],
+        ['CC-Action', action],
+        ['CC-Member-UUID', memberUuid],
+        ['CC-Member-Session-UUID', ch.uuid],
+        ...this.#variables(ch),
+      ],
+    };
   }
 
   #forkEvent(ch: SimChannel, what: string, body?: string): SimEvent {

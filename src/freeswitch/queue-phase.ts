@@ -1,0 +1,38 @@
+import type { EslEvent } from './esl-parser.js';
+
+/** Where a caller now is in a FreeSWITCH queue, as the console and the rules' phases see it. */
+export interface QueuePhase {
+  callId: string;
+  phase: 'queued' | 'agent';
+  queue: string;
+  agent: string | null;
+}
+
+/**
+ * The queue events that move a caller between phases (recording 04):
+ * - mod_callcenter `callcenter::info`: `member-queue-start` (also after a re-queue) → queued in
+ *   `CC-Queue`; `bridge-agent-start` → with the agent `CC-Agent`. The caller is
+ *   `CC-Member-Session-UUID` (`Unique-ID` is the agent leg on bridge-agent-start).
+ * - mod_fifo `fifo::info`: `push` (`Unique-ID` = the caller) → queued in `FIFO-Name`; `consumer_pop`
+ *   (`FIFO-Caller-UUID` = the caller, `Channel-Name` = the consumer) → with that consumer.
+ * Everything else (member-queue-end, abort, agent state changes) moves nobody: a caller who leaves a
+ * queue either hangs up or is re-queued, and each says so itself.
+ */
+export function queuePhaseOf(e: EslEvent): QueuePhase | null {
+  const h = e.headers;
+  if (e.subclass === 'callcenter::info') {
+    const callId = h['CC-Member-Session-UUID'];
+    const queue = h['CC-Queue'];
+    if (!callId || !queue) return null;
+    if (h['CC-Action'] === 'member-queue-start') return { callId, phase: 'queued', queue, agent: null };
+    if (h['CC-Action'] === 'bridge-agent-start') return { callId, phase: 'agent', queue, agent: h['CC-Agent'] ?? null };
+    return null;
+  }
+  if (e.subclass === 'fifo::info') {
+    const queue = h['FIFO-Name'];
+    if (!queue) return null;
+    if (h['FIFO-Action'] === 'push' && h['Unique-ID']) return { callId: h['Unique-ID'], phase: 'queued', queue, agent: null };
+    if (h['FIFO-Action'] === 'consumer_pop' && h['FIFO-Caller-UUID']) return { callId: h['FIFO-Caller-UUID'], phase: 'agent', queue, agent: h['Channel-Name'] ?? null };
+  }
+  return null;
+}

@@ -1,0 +1,39 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+import type { SerEvent } from '../../src/events/types.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startService, type Service } from '../../src/service/service.js';
+import { MODEL } from '../helpers/paths.js';
+import { until } from '../helpers/net.js';
+
+/** A FreeSWITCH caller moved into mod_callcenter: the phase follows the queue's own events, priority re-queues it. */
+describe('FreeSWITCH adapter and mod_callcenter', () => {
+  let service: Service | null = null;
+  afterEach(async () => {
+    await service?.stop();
+    service = null;
+  });
+
+  it('a tapped caller transferred to a queue is queued (rules scoped to queued apply); a priority re-queues it with cc_base_score', async () => {
+    const config = configSchema.parse({ http: { port: 0 }, model: { path: MODEL }, history: { store: 'none' }, freeswitch: { instance: 'q' } });
+    service = await startService({ config, logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })), simulate: 'freeswitch' });
+    const s = service;
+    const events: SerEvent[] = [];
+    s.bus.subscribe((e) => events.push(e));
+    const sim = s.fsSim!;
+    const callId = sim.placeCall({ audio: new Float32Array(8000 * 30), number: '15550201' });
+    await until(() => s.registry.get(callId)?.tapped === true, 15_000, 'tapped');
+    expect(s.registry.get(callId)?.phase).toBe('ivr');
+
+    expect(await s.pbx.control.transfer(callId, { queue: 'support' })).toEqual({ ok: true });
+    await until(() => s.registry.get(callId)?.phase === 'queued', 5_000, 'queued');
+    expect(s.registry.get(callId)).toMatchObject({ phase: 'queued', queue: 'support' });
+    expect(events.filter((e) => e.type === 'call.phase' && e.callId === callId)).toMatchObject([{ phase: 'queued', queue: 'support' }]);
+
+    expect(await s.pbx.control.setPriority(callId, { set: 3 })).toEqual({ ok: true });
+    expect(sim.channel(callId)?.variables.get('cc_base_score')).toBe(String(3 * 3600));
+    expect(sim.channel(callId)?.transfers.at(-1)).toBe(`'set:cc_base_score=${3 * 3600},callcenter:support' inline`);
+    expect(s.registry.get(callId)).toMatchObject({ phase: 'queued', priority: 3 });
+  }, 30_000);
+});
