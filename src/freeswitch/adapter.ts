@@ -101,11 +101,11 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   monitor.on('entered', onEntered);
   monitor.on('tapped', (callId) => o.calls.get(callId)?.tap('tapped', null));
   monitor.on('tap-failed', (callId, reason) => o.calls.get(callId)?.tap('untapped', reason));
-  monitor.on('tap-lost', (callId, code) => {
+  monitor.on('tap-lost', (callId, reason) => {
     const call = o.calls.get(callId);
     if (!call) return;
     call.tapAttempts++;
-    call.tap('retrying', `the audio fork closed with code ${code} while the call is up`);
+    call.tap('retrying', reason);
   });
   monitor.on('ended', (callId) => void o.calls.get(callId)?.end('hangup'));
   // Queue phases: mod_callcenter / mod_fifo say when a caller joins a queue and when it reaches an agent.

@@ -26,8 +26,9 @@ import type { ForkIngress, ForkSink } from './fork-ingress.js';
  *   a restart of ser-ari the claims tell which calls were ours: the first reconcile taps them again
  *   (their old fork died with our WebSocket server). Without mod_hash the claim is skipped (logged).
  *
- * Events: `entered` (a call is ours to tap), `tapped` (the fork's metadata arrived), `tap-failed`
- * (the api refused, or mod_audio_fork::connect_failed), `tap-lost`, `ended` (callId, hangup cause),
+ * Events: `entered` (a call is ours to tap), `tapped` (the fork's metadata arrived), `tap-lost` (the
+ * fork was refused, could not connect, or dropped while the call is up: it is retried), `tap-failed`
+ * (no fork after the retries: the call goes on untapped), `ended` (callId, hangup cause),
  * `claimed-elsewhere` (another instance holds the call).
  */
 export interface FsMonitorOptions {
@@ -57,7 +58,7 @@ export interface FsMonitorEvents {
   'claimed-elsewhere': [callId: string, by: string];
   tapped: [callId: string];
   'tap-failed': [callId: string, reason: string];
-  'tap-lost': [callId: string, code: number];
+  'tap-lost': [callId: string, reason: string];
   ended: [callId: string, cause: string];
 }
 
@@ -90,12 +91,13 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     const onEvent = (e: FsEvent): void => this.#onEvent(e);
     const onUp = (): void => void this.reconcile();
     const onConnected = (callId: string): void => {
-      if (this.#live.has(callId)) this.emit('tapped', callId);
+      if (!this.#live.has(callId)) return;
+      this.#reforks.delete(callId); // a later drop gets its own retries
+      this.emit('tapped', callId);
     };
     const onClosed = (info: { callId: string; code: number }): void => {
       if (!this.#live.has(info.callId) || info.code === 1000) return;
-      this.emit('tap-lost', info.callId, info.code);
-      void this.#refork(info.callId);
+      this.#lost(info.callId, `the audio fork closed with code ${info.code} while the call is up`);
     };
     o.client.on('event', onEvent);
     o.client.on('up', onUp);
@@ -183,7 +185,7 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     }
     else if (e.type === 'CHANNEL_HANGUP_COMPLETE' && this.#live.has(e.uuid)) this.#end(e.uuid, e.cause);
     else if (e.type === 'mod_audio_fork' && e.what === 'connect_failed' && this.#live.has(e.uuid)) {
-      this.emit('tap-failed', e.uuid, `mod_audio_fork could not connect: ${JSON.stringify(e.payload)}`);
+      this.#lost(e.uuid, `mod_audio_fork could not connect to ser-ari: ${JSON.stringify(e.payload)}`);
     }
   }
 
@@ -199,7 +201,18 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     this.emit('entered', call);
     const sink = this.#o.sinkFor(call);
     this.#sinks.set(callId, sink);
-    if (!(await this.#fork(callId, sink))) this.emit('tap-failed', callId, 'uuid_audio_fork refused: call left untapped');
+    if (!(await this.#fork(callId, sink))) this.#lost(callId, 'uuid_audio_fork refused');
+  }
+
+  #lost(callId: string, reason: string): void {
+    const attempt = (this.#reforks.get(callId) ?? 0) + 1;
+    if (attempt > MAX_REFORKS) {
+      this.emit('tap-failed', callId, `no audio fork after ${MAX_REFORKS} retries (${reason}): call left untapped`);
+      return;
+    }
+    this.#reforks.set(callId, attempt);
+    this.emit('tap-lost', callId, reason);
+    void this.#refork(callId, attempt);
   }
 
   async #fork(callId: string, sink: ForkSink): Promise<boolean> {
@@ -215,23 +228,17 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
   }
 
   /**
-   * The fork's WebSocket dropped while the call is up (a network blip, not a hang-up: those close
-   * 1000): stop what is left of the old fork and start a new one on the same registration, a few
-   * times with a growing pause, as the ARI side rebuilds a silent tap.
+   * The fork was refused, could not connect, or its WebSocket dropped while the call is up (a network
+   * blip, not a hang-up: those close 1000): stop what is left of the old fork and start a new one on
+   * the same registration, a few times with a growing pause, as the ARI side rebuilds a silent tap.
    */
-  async #refork(callId: string): Promise<void> {
-    const attempt = (this.#reforks.get(callId) ?? 0) + 1;
-    this.#reforks.set(callId, attempt);
-    if (attempt > MAX_REFORKS) {
-      this.emit('tap-failed', callId, `the audio fork dropped ${MAX_REFORKS} times: call left untapped`);
-      return;
-    }
+  async #refork(callId: string, attempt: number): Promise<void> {
     await new Promise((r) => setTimeout(r, REFORK_DELAY_MS * attempt));
     const sink = this.#sinks.get(callId);
     if (!sink || !this.#live.has(callId) || this.#o.ingress.isConnected(callId)) return;
     this.#o.logger?.warn({ callId, attempt }, 'audio fork lost while the call is up: forking again');
     await this.#o.client.api(`uuid_audio_fork ${callId} stop`).catch(() => undefined);
-    if (this.#live.has(callId) && !(await this.#fork(callId, sink))) void this.#refork(callId);
+    if (this.#live.has(callId) && !(await this.#fork(callId, sink))) this.#lost(callId, 'uuid_audio_fork refused');
   }
 
   /** True when the call is ours to tap: claimed now, or no claim asked for, or mod_hash missing. */

@@ -8,7 +8,7 @@ import { MODEL } from '../helpers/paths.js';
 import { until } from '../helpers/net.js';
 
 /** A FreeSWITCH caller moved into mod_callcenter: the phase follows the queue's own events, priority re-queues it. */
-describe('FreeSWITCH adapter and mod_callcenter', () => {
+describe('FreeSWITCH adapter', () => {
   let service: Service | null = null;
   afterEach(async () => {
     await service?.stop();
@@ -35,5 +35,21 @@ describe('FreeSWITCH adapter and mod_callcenter', () => {
     expect(sim.channel(callId)?.variables.get('cc_base_score')).toBe(String(3 * 3600));
     expect(sim.channel(callId)?.transfers.at(-1)).toBe(`'set:cc_base_score=${3 * 3600},callcenter:support' inline`);
     expect(s.registry.get(callId)).toMatchObject({ phase: 'queued', priority: 3 });
+  }, 30_000);
+
+  it('a fork that cannot reach ser-ari is retried, then the call goes on untapped (never hung up)', async () => {
+    // FreeSWITCH is told a URL where nothing listens (a wrong SER_FORK_URL, a firewall).
+    const config = configSchema.parse({ http: { port: 0 }, model: { path: MODEL }, history: { store: 'none' }, freeswitch: { forkUrl: 'ws://127.0.0.1:9/' } });
+    service = await startService({ config, logger: createLogger('silent'), simulate: 'freeswitch' });
+    const s = service;
+    const events: SerEvent[] = [];
+    s.bus.subscribe((e) => events.push(e));
+    const callId = s.fsSim!.placeCall({ audio: new Float32Array(8000 * 30), number: '15550202' });
+    const states = () => events.flatMap((e) => (e.type === 'tap' && e.callId === callId ? [e.state] : []));
+    await until(() => states().includes('untapped'), 15_000, 'given up');
+    expect(states()).toEqual(['retrying', 'retrying', 'retrying', 'untapped']);
+    expect(events.find((e) => e.type === 'tap' && e.state === 'retrying')).toMatchObject({ reason: expect.stringMatching(/could not connect/) });
+    expect(s.fsSim!.channel(callId)?.hungUp).toBe(false);
+    expect(s.registry.get(callId)?.tapped).toBe(false);
   }, 30_000);
 });
