@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   ESL_REQUEST_FAILED: 'FreeSWITCH answered an event socket command with an error (-ERR, -USAGE); carries the command and its reply',
   ESL_TIMEOUT: 'an event socket command got no reply within its deadline',
   ESL_DISCONNECTED: 'an event socket command was pending or issued while the connection was down',
+  FORK_LISTEN_FAILED: 'the WebSocket listener for FreeSWITCH audio forks cannot listen on rtp.host and freeswitch.forkPort',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CallLifecycle } from '../calls/lifecycle.js';
 import type { Config } from '../config/schema.js';
+import { SerError } from '../errors.js';
 import type { EmotionUpdate } from '../emotion/tracker.js';
 import type { CallMode } from '../events/types.js';
 import type { PbxHealth, PbxPort } from '../pbx/port.js';
@@ -50,7 +51,9 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     ...(fs.forkUrl ? { advertisedUrl: fs.forkUrl } : {}),
     logger: log,
   });
-  await ingress.start();
+  await ingress.start().catch((err: NodeJS.ErrnoException) => {
+    throw new SerError('FORK_LISTEN_FAILED', `cannot listen for audio forks on ${o.config.rtp.host}:${fs.forkPort} (rtp.host / SER_RTP_HOST, freeswitch.forkPort / SER_FORK_PORT): ${err.code ?? err.message}`, { cause: err });
+  });
   const client = new EslClient({
     host: fs.host,
     port: fs.port,

@@ -1,9 +1,11 @@
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import type { SerEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type Service } from '../../src/service/service.js';
+import { FsSimulator } from '../../src/sim/freeswitch/index.js';
 import { MODEL } from '../helpers/paths.js';
 import { until } from '../helpers/net.js';
 
@@ -51,5 +53,23 @@ describe('FreeSWITCH adapter', () => {
     expect(events.find((e) => e.type === 'tap' && e.state === 'retrying')).toMatchObject({ reason: expect.stringMatching(/could not connect/) });
     expect(s.fsSim!.channel(callId)?.hungUp).toBe(false);
     expect(s.registry.get(callId)?.tapped).toBe(false);
+  }, 30_000);
+
+  it('a fork port already taken stops the start with FORK_LISTEN_FAILED naming the setting to change', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const taken = (holder.address() as { port: number }).port;
+    const sim = await FsSimulator.start();
+    try {
+      const config = configSchema.parse({ http: { port: 0 }, model: { path: MODEL }, history: { store: 'none' }, freeswitch: { host: '127.0.0.1', port: sim.port, forkPort: taken } });
+      const err = await startService({ config, logger: createLogger('silent') }).then(
+        (s) => ((service = s), null),
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'FORK_LISTEN_FAILED', message: expect.stringMatching(new RegExp(`127\\.0\\.0\\.1:${taken} .*SER_FORK_PORT.*EADDRINUSE`)) });
+    } finally {
+      holder.close();
+      await sim.stop();
+    }
   }, 30_000);
 });
