@@ -105,13 +105,38 @@ class AttentiveStatsPool(nn.Module):
         return torch.cat([mean, torch.sqrt(var.clamp(min=1e-5))], dim=1)
 
 
-def utterance_normalised(logmel: torch.Tensor) -> torch.Tensor:
-    """Each band minus its mean over the speech frames (frames within about 20 dB of the loudest):
-    the long-term spectrum of this voice and this line, which is who is talking, not how."""
+def speech_weights(logmel: torch.Tensor) -> torch.Tensor:
+    """Each frame's weight as speech [N, 1, T]: frames within about 20 dB of the loudest (smooth)."""
     level = logmel.mean(dim=1, keepdim=True)  # [N, 1, T], the loudest frame near 0 (LogMel)
-    w = torch.sigmoid(2.0 * (level + 5.0))
-    mean = (logmel * w).sum(dim=2, keepdim=True) / w.sum(dim=2, keepdim=True).clamp(min=1e-3)
-    return logmel - mean
+    return torch.sigmoid(2.0 * (level + 5.0))
+
+
+def speech_stats(logmel: torch.Tensor) -> torch.Tensor:
+    """[N, M + 1]: each band's mean over the speech frames, then the speech-frame count (sum of the
+    weights). What a caller's history accumulates: over several windows the history mean is
+    sum(count * mean) / sum(count), the `baseline` input."""
+    w = speech_weights(logmel)
+    n = w.sum(dim=2)  # [N, 1]
+    mean = (logmel * w).sum(dim=2) / n.clamp(min=1e-3)
+    return torch.cat([mean, n], dim=1)
+
+
+def utterance_normalised(logmel: torch.Tensor, baseline: torch.Tensor | None = None) -> torch.Tensor:
+    """Each band minus its mean over the speech frames (frames within about 20 dB of the loudest):
+    the long-term spectrum of this voice and this line, which is who is talking, not how.
+
+    With `baseline` [N, M + 1] (the caller's earlier speech: per-band speech-frame mean, then the
+    speech-frame count), the mean is over the history's speech frames and this window's together:
+    (hist_mean * hist_n + sum of this window's weighted frames) / (hist_n + this window's count).
+    A zero baseline (no history) gives exactly the clip-only mean."""
+    w = speech_weights(logmel)
+    total = (logmel * w).sum(dim=2, keepdim=True)
+    count = w.sum(dim=2, keepdim=True)
+    if baseline is not None:
+        hist_n = baseline[:, N_MELS:N_MELS + 1, None].clamp(min=0)  # [N, 1, 1]
+        total = total + baseline[:, :N_MELS, None] * hist_n
+        count = count + hist_n
+    return logmel - total / count.clamp(min=1e-3)
 
 
 class EmotionNet(nn.Module):
@@ -119,11 +144,17 @@ class EmotionNet(nn.Module):
 
     def __init__(self, n_classes: int = 6, ch: int = 128, dropout: float = 0.2,
                  stem: tuple[int, ...] = (16, 32, 32), n_fft: int = N_FFT, cmn: bool = False,
-                 dilations: tuple[int, ...] = (1, 2, 3)) -> None:
+                 dilations: tuple[int, ...] = (1, 2, 3), baseline: bool = False, baseline_mode: str = "cmn") -> None:
         super().__init__()
         self.logmel = LogMel(n_fft)
-        self.cmn = cmn
-        inputs = 2 if cmn else 1
+        self.cmn = cmn or baseline
+        # baseline (the `baseline` input, the caller's history): mode "cmn": the CMN channel's mean also takes
+        # the history; mode "channel": a third channel, the log-mel minus the history-and-clip mean, beside
+        # the two clip-only channels
+        self.baseline = baseline
+        self.baseline_mode = baseline_mode
+        cmn = self.cmn
+        inputs = (2 if cmn else 1) + (1 if baseline and baseline_mode == "channel" else 0)
         self.input_norm = nn.BatchNorm2d(inputs)
         # The last three stem convs each halve the mel axis (64 -> 8), the middle one of them also time.
         strides = [(1, 1)] * (len(stem) - 3) + [(2, 1), (2, 2), (2, 1)]
@@ -137,17 +168,19 @@ class EmotionNet(nn.Module):
     def features(self, audio: torch.Tensor, warp: torch.Tensor | None = None) -> torch.Tensor:
         return self.logmel(audio, warp)
 
-    def classify(self, logmel: torch.Tensor) -> torch.Tensor:
+    def classify(self, logmel: torch.Tensor, baseline: torch.Tensor | None = None) -> torch.Tensor:
         x = logmel[:, None]
-        if self.cmn:
-            x = torch.cat([x, utterance_normalised(logmel)[:, None]], dim=1)
+        if self.baseline and self.baseline_mode == "channel":
+            x = torch.cat([x, utterance_normalised(logmel)[:, None], utterance_normalised(logmel, baseline)[:, None]], dim=1)
+        elif self.cmn:
+            x = torch.cat([x, utterance_normalised(logmel, baseline if self.baseline else None)[:, None]], dim=1)
         x = self.stem(self.input_norm(x))  # [N, C, M/8, T/2]
         x = x.flatten(1, 2)
         x = self.blocks(self.proj(x))
         return self.head(self.pool(x))
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.classify(self.features(audio))
+    def forward(self, audio: torch.Tensor, baseline: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classify(self.features(audio), baseline)
 
 
 class Ensemble(nn.Module):
@@ -157,15 +190,22 @@ class Ensemble(nn.Module):
         super().__init__()
         self.nets = nn.ModuleList(nets)
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+    def features(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.nets[0].features(audio)  # the front-end has no weights to learn: compute it once
+
+    def classify(self, feats: torch.Tensor, baseline: torch.Tensor | None = None) -> torch.Tensor:
         if len(self.nets) == 1:
-            return self.nets[0](audio)
-        feats = self.nets[0].features(audio)  # the front-end has no weights to learn: compute it once
-        return torch.stack([n.classify(feats) for n in self.nets]).mean(dim=0)
+            return self.nets[0].classify(feats, baseline)
+        return torch.stack([n.classify(feats, baseline) for n in self.nets]).mean(dim=0)
+
+    def forward(self, audio: torch.Tensor, baseline: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classify(self.features(audio), baseline)
 
 
 class Exported(nn.Module):
-    """What ships: audio [N, T] -> calibrated probabilities [N, K]."""
+    """What ships: audio [N, T] -> calibrated probabilities [N, K]; with a baseline network,
+    (audio [N, T], baseline [N, M + 1]) -> (probs [N, K], stats [N, M + 1]), stats being this window's
+    speech_stats, which serving accumulates into the caller's next baseline."""
 
     def __init__(self, net: nn.Module, temperature: float, bias: torch.Tensor) -> None:
         super().__init__()
@@ -173,5 +213,9 @@ class Exported(nn.Module):
         self.register_buffer("inv_t", torch.tensor(1.0 / temperature))
         self.register_buffer("bias", bias.clone().float())
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(audio) * self.inv_t + self.bias, dim=1)
+    def forward(self, audio: torch.Tensor, baseline: torch.Tensor | None = None):
+        if baseline is None:
+            return torch.softmax(self.net(audio) * self.inv_t + self.bias, dim=1)
+        feats = self.net.features(audio)
+        probs = torch.softmax(self.net.classify(feats, baseline) * self.inv_t + self.bias, dim=1)
+        return probs, speech_stats(feats)

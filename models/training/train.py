@@ -29,8 +29,10 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import augment as A  # noqa: E402
-from data import LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest, split_indices, train_subset  # noqa: E402
-from model import EmotionNet, Ensemble, Exported  # noqa: E402
+from data import CACHE, LABELS, REPO, SAMPLE_RATE, check_split, load_audio, load_split, read_manifest, split_indices, train_subset  # noqa: E402
+from history import TrainHistory, clip_stats, eval_baselines  # noqa: E402
+from model import N_MELS, EmotionNet, Ensemble, Exported, LogMel, speech_stats  # noqa: E402
+from onnx_init import freeze_bn, load_onnx_weights  # noqa: E402
 
 SPEEDS = (0.95, 1.0, 1.05)
 
@@ -76,6 +78,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-aug", default="", help="comma list of augmentations to switch off (ablation): "
                    "gain,noise,band,codec,loss,speed,vtlp,specaug,mixup")
     p.add_argument("--smoke", action="store_true", help="a few steps only, to check the pipeline")
+    p.add_argument("--baseline", action="store_true",
+                   help="issue 14: a second input `baseline` [N, 65] (the caller's earlier speech: per-band speech-frame "
+                        "mean of the log-mel and the speech-frame count) joins the clip's own speech in the CMN channel's "
+                        "mean, and a second output `stats` [N, 65] gives this window's; training simulates calls")
+    p.add_argument("--baseline-mode", choices=("cmn", "channel"), default="cmn",
+                   help="with --baseline: cmn = the history joins the CMN channel's mean; channel = a third input "
+                        "channel (log-mel minus the history-and-clip mean) beside the two clip-only ones")
+    p.add_argument("--hist-p0", type=float, default=0.3, help="with --baseline: share of examples with no history")
+    p.add_argument("--hist-max", type=float, default=60.0, help="with --baseline: longest history (s), uniform from 3 s")
+    p.add_argument("--hist-channel", type=int, default=1,
+                   help="with --baseline: 1 = the history's statistics get the example's channel (the log-mel offset "
+                        "its augmentation caused on its own speech frames), as a call's history shares its line")
+    p.add_argument("--select-h", type=float, default=30.0,
+                   help="with --baseline: epochs are chosen by the mean validation accuracy at H = 0 and this H")
+    p.add_argument("--init-onnx", default=None,
+                   help="start from this ONNX model's weights (same architecture; folded BatchNorms stay frozen)")
     return p
 
 
@@ -94,12 +112,14 @@ class Batcher:
     def __init__(self, waves: list[list[np.ndarray]], labels: np.ndarray, crop: int, rng: np.random.Generator):
         self.waves, self.labels, self.crop, self.rng = waves, labels, crop, rng
 
-    def batch(self, idx: np.ndarray, use_speed: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, idx: np.ndarray, use_speed: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
         x = np.zeros((len(idx), self.crop), dtype=np.float32)
         active = np.zeros((len(idx), self.crop), dtype=np.float32)
+        chosen = np.zeros(len(idx), dtype=np.int64)
         for row, i in enumerate(idx):
             variants = self.waves[i]
-            w = variants[self.rng.integers(len(variants))] if use_speed else variants[len(variants) // 2]
+            chosen[row] = self.rng.integers(len(variants)) if use_speed else len(variants) // 2
+            w = variants[chosen[row]]
             floor = 10 ** (self.rng.uniform(-70, -50) / 20)
             x[row] = self.rng.standard_normal(self.crop).astype(np.float32) * floor
             if len(w) >= self.crop:
@@ -110,7 +130,7 @@ class Batcher:
                 s = self.rng.integers(self.crop - len(w) + 1)
                 x[row, s:s + len(w)] = w
                 active[row, s:s + len(w)] = 1
-        return torch.from_numpy(x), torch.from_numpy(active), torch.from_numpy(self.labels[idx])
+        return torch.from_numpy(x), torch.from_numpy(active), torch.from_numpy(self.labels[idx]), chosen
 
 
 def augment_batch(x: torch.Tensor, active: torch.Tensor, g: torch.Generator, off: set[str]) -> torch.Tensor:
@@ -128,12 +148,23 @@ def augment_batch(x: torch.Tensor, active: torch.Tensor, g: torch.Generator, off
     return x.clamp(-1, 1)
 
 
-def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: int):
-    """One network from scratch; returns it with the weights of its best validation epoch."""
+def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: int,
+                 history: TrainHistory | None = None, val_baselines: dict | None = None):
+    """One network from scratch (or from --init-onnx); returns it with the weights of its best validation epoch.
+    With a baseline network, `history` draws each example's simulated call and `val_baselines` {H: [N, 65]}
+    are the validation clips' histories; the epoch is chosen by the mean validation accuracy over them."""
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     net = build_net(vars(args))
+    if args.init_onnx:
+        load_onnx_weights(net, Path(args.init_onnx))
+        log(f"initialised from {args.init_onnx} (folded BatchNorms frozen)")
     log(f"parameters {sum(p.numel() for p in net.parameters())}")
+    val_baselines = val_baselines or {0: None}
+
+    def val_accuracy(model) -> tuple[float, dict]:
+        per = {h: float((logits_of(model, val_waves, b).argmax(1).numpy() == y_val).mean()) for h, b in val_baselines.items()}
+        return float(np.mean(list(per.values()))), per
     ema = None
     if args.ema > 0:
         decay = args.ema
@@ -145,20 +176,30 @@ def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: 
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps_per_epoch * epochs, pct_start=0.15)
     best = (-1.0, -1, None)
-    history = []
+    epochs_log = []
     for epoch in range(epochs):
         net.train()
+        if args.init_onnx:
+            freeze_bn(net)
         order = rng.permutation(n_train)
         t0, loss_sum, n = time.time(), 0.0, 0
         for step in range(steps_per_epoch):
             idx = order[step * args.batch:(step + 1) * args.batch]
-            x, active, y = batcher.batch(idx, use_speed="speed" not in off)
+            x, active, y, variant = batcher.batch(idx, use_speed="speed" not in off)
+            clean = x
             x = augment_batch(x, active, g, off)
+            base = history.sample(idx, variant) if history is not None else None
             target = F.one_hot(y, len(LABELS)).float() * 0.95 + 0.05 / len(LABELS)
             warp = None
             if args.vtlp > 0 and "vtlp" not in off:
                 warp = 1 + (torch.rand(len(idx), generator=g) * 2 - 1) * args.vtlp
             feats = net.features(x, warp)
+            if base is not None and args.hist_channel:
+                # the call's line: the history was heard through the same channel as this example
+                with torch.no_grad():
+                    offset = speech_stats(feats)[:, :N_MELS] - speech_stats(net.features(clean, warp))[:, :N_MELS]
+                base = base.clone()
+                base[:, :N_MELS] += offset * (base[:, N_MELS:] > 0)
             if "specaug" not in off:
                 feats = A.spec_augment(feats, g)
             if "mixup" not in off and torch.rand(1, generator=g).item() < args.mixup:
@@ -166,7 +207,9 @@ def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: 
                 perm = torch.randperm(len(idx), generator=g)
                 feats = lam * feats + (1 - lam) * feats[perm]
                 target = lam * target + (1 - lam) * target[perm]
-            loss = torch.sum(-target * F.log_softmax(net.classify(feats), dim=1), dim=1).mean()
+                if base is not None:
+                    base = lam * base + (1 - lam) * base[perm]
+            loss = torch.sum(-target * F.log_softmax(net.classify(feats, base), dim=1), dim=1).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -175,24 +218,31 @@ def train_member(args, batcher: Batcher, val_waves, y_val, off: set[str], seed: 
                 ema.update_parameters(net)
             loss_sum += float(loss) * len(idx)
             n += len(idx)
-        raw_acc = float((logits_of(net, val_waves).argmax(1).numpy() == y_val).mean())
+        # the raw weights are only logged: at the history the epochs are chosen by (or H 0), not at every H
+        raw_acc = float((logits_of(net, val_waves, val_baselines[max(val_baselines)]).argmax(1).numpy() == y_val).mean())
         chosen = net if ema is None else ema.module
-        val_acc = raw_acc if ema is None else float((logits_of(chosen, val_waves).argmax(1).numpy() == y_val).mean())
-        history.append({"epoch": epoch + 1, "trainLoss": loss_sum / n, "valAccuracy": val_acc, "seconds": time.time() - t0}
-                       | ({} if ema is None else {"valAccuracyRaw": raw_acc}))
+        val_acc, per_h = (raw_acc, None) if ema is None else val_accuracy(chosen)
+        epochs_log.append({"epoch": epoch + 1, "trainLoss": loss_sum / n, "valAccuracy": val_acc, "seconds": time.time() - t0}
+                          | ({} if ema is None else {"valAccuracyRaw": raw_acc})
+                          | ({} if per_h is None or len(per_h) < 2 else {"valAccuracyByHistory": {str(k): v for k, v in per_h.items()}}))
         log(f"epoch {epoch + 1}/{epochs} loss {loss_sum / n:.4f} val acc {val_acc:.4f}"
-            + ("" if ema is None else f" (raw weights {raw_acc:.4f})") + f" ({time.time() - t0:.0f} s)")
+            + ("" if ema is None else f" (raw weights {raw_acc:.4f})")
+            + ("" if per_h is None or len(per_h) < 2 else " by H " + " ".join(f"{k:g}:{v:.4f}" for k, v in per_h.items()))
+            + f" ({time.time() - t0:.0f} s)")
         if val_acc > best[0]:
             best = (val_acc, epoch + 1, copy.deepcopy(chosen.state_dict()))
     net.load_state_dict(best[2])
-    return net.eval(), best[:2], history
+    return net.eval(), best[:2], epochs_log
 
 
 @torch.no_grad()
-def logits_of(net: torch.nn.Module, waves: list[np.ndarray]) -> torch.Tensor:
-    """Whole clips, one at a time (each its own length), as `ser-ari analyze` sees a short recording."""
+def logits_of(net: torch.nn.Module, waves: list[np.ndarray], baselines: np.ndarray | None = None) -> torch.Tensor:
+    """Whole clips, one at a time (each its own length), as `ser-ari analyze` sees a short recording;
+    with `baselines` [N, 65], each clip with its caller history (baseline networks only)."""
     net.eval()
-    return torch.cat([net(torch.from_numpy(w)[None]) for w in waves])
+    if baselines is None:
+        return torch.cat([net(torch.from_numpy(w)[None]) for w in waves])
+    return torch.cat([net(torch.from_numpy(w)[None], torch.from_numpy(b)[None]) for w, b in zip(waves, baselines)])
 
 
 def metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
@@ -294,7 +344,8 @@ def balanced_bias(logits: torch.Tensor, labels: torch.Tensor, rounds: int = 4) -
 def build_net(a: dict) -> EmotionNet:
     """The network an args dict (this run's, or a saved run's completed by saved_args) describes."""
     return EmotionNet(len(LABELS), ch=a["ch"], dropout=a["dropout"], stem=tuple(int(c) for c in a["stem"].split(",")),
-                      n_fft=a["n_fft"], cmn=a["cmn"], dilations=tuple(int(d) for d in a["dilations"].split(",")))
+                      n_fft=a["n_fft"], cmn=a["cmn"], dilations=tuple(int(d) for d in a["dilations"].split(",")),
+                      baseline=a.get("baseline", False), baseline_mode=a.get("baseline_mode", "cmn"))
 
 
 def saved_args(saved: dict) -> dict:
@@ -396,6 +447,29 @@ def main() -> None:
     val_waves = [waves[i] for i in part["val"]]
     test_waves = [waves[i] for i in part["test"]]
 
+    # Caller histories (--baseline): every clip's speech statistics, computed once by the fixed front-end
+    hist_train, base_of = None, {}
+    if args.baseline:
+        front = LogMel(args.n_fft)
+        cache = CACHE / f"stats-nfft{args.n_fft}-speeds{len(speeds)}-train{len(part['train'])}.npz"
+        if cache.exists():
+            z = np.load(cache)
+            train_stats, all_stats = z["train"], z["all"]
+        else:
+            train_stats = np.stack([clip_stats(front, variants) for variants in train_waves])  # [C, V, 65]
+            all_stats = clip_stats(front, waves)
+            if not args.smoke and not args.train_actors and not args.val_in_train:
+                np.savez(cache, train=train_stats, all=all_stats)
+        train_secs = np.array([[len(v) / SAMPLE_RATE for v in variants] for variants in train_waves])
+        all_secs = np.array([len(w) / SAMPLE_RATE for w in waves])
+        train_speakers = [clips[i].actor for i in part["train"]]
+
+        def base_of(p: str, h: float) -> np.ndarray | None:
+            if h == 0:
+                return np.zeros((len(part[p]), all_stats.shape[1]), dtype=np.float32)
+            return eval_baselines(all_stats[part[p]], all_secs[part[p]], [clips[i].actor for i in part[p]], h, seed=1)
+        log(f"clip statistics ready ({time.time() - started:.0f} s)")
+
     arch = vars(args)
     if args.from_weights:
         members, histories, arch = load_members(Path(args.from_weights), args.history_log)
@@ -405,7 +479,10 @@ def main() -> None:
             seed = args.seed + 1000 * k
             torch.manual_seed(seed)
             batcher = Batcher(train_waves, labels[part["train"]], crop, np.random.default_rng(seed))
-            net, best, history = train_member(args, batcher, val_waves, labels[part["val"]], off, seed)
+            hist_train = None if not args.baseline else TrainHistory(
+                train_stats, train_secs, train_speakers, np.random.default_rng(seed + 2), p0=args.hist_p0, hi=args.hist_max)
+            val_b = None if not args.baseline else {0: base_of("val", 0), args.select_h: base_of("val", args.select_h)}
+            net, best, history = train_member(args, batcher, val_waves, labels[part["val"]], off, seed, hist_train, val_b)
             log(f"member {k + 1}/{args.members}: best epoch {best[1]} val acc {best[0]:.4f}")
             members.append(net)
             histories.append({"seed": seed, "bestEpoch": best[1], "bestValAccuracy": best[0], "epochs": history})
@@ -413,14 +490,20 @@ def main() -> None:
     n_params = sum(p.numel() for p in net.parameters())
     epochs = histories[0]["epochs"][-1]["epoch"] if histories[0]["epochs"] else args.epochs
     val_logits = logits_of(net, val_waves)
-    temperature, bias = fit_calibration(val_logits, torch.from_numpy(labels[part["val"]]), args.calibration)
+    if args.baseline:
+        # calibrated on the validation calls with no history and with select-h seconds of it, pooled
+        cal_logits = torch.cat([val_logits, logits_of(net, val_waves, base_of("val", args.select_h))])
+        cal_labels = np.concatenate([labels[part["val"]]] * 2)
+        temperature, bias = fit_calibration(cal_logits, torch.from_numpy(cal_labels), args.calibration)
+    else:
+        temperature, bias = fit_calibration(val_logits, torch.from_numpy(labels[part["val"]]), args.calibration)
     val_acc = float((val_logits.argmax(1).numpy() == labels[part["val"]]).mean())
     log(f"ensemble of {len(members)}: val acc {val_acc:.4f}, temperature {temperature:.3f}, bias {bias.numpy().round(3)}")
     torch.save({"members": [m.state_dict() for m in members], "histories": histories, "temperature": temperature,
                 "bias": bias, "args": vars(args)}, Path(args.out) / f"{args.name}.pt")
 
-    def probs_of(ws: list[np.ndarray]) -> np.ndarray:
-        return torch.softmax(logits_of(net, ws) / temperature + bias, dim=1).numpy()
+    def probs_of(ws: list[np.ndarray], bs: np.ndarray | None = None) -> np.ndarray:
+        return torch.softmax(logits_of(net, ws, bs) / temperature + bias, dim=1).numpy()
 
     y_test = labels[part["test"]]
     test = metrics(probs_of(test_waves), y_test)
@@ -433,12 +516,21 @@ def main() -> None:
                             "drop": test["accuracy"] - m["accuracy"]}
     log(f"TEST acc {test['accuracy']:.4f} macroF1 {test['macroF1']:.4f} ece {test['ece']:.4f} "
         f"(uncalibrated ece {uncal['ece']:.4f}) robustness {json.dumps(robustness)}")
+    by_history = {}
+    if args.baseline:
+        for h in (0, 10, 30, 60):
+            for p, ws in (("val", val_waves), ("test", test_waves)):
+                m = metrics(probs_of(ws, base_of(p, h)), labels[part[p]])
+                by_history.setdefault(p, {})[str(h)] = m
+                log(f"{p.upper()} H {h} acc {m['accuracy']:.4f} macroF1 {m['macroF1']:.4f} ece {m['ece']:.4f} "
+                    f"min recall {min(c['recall'] for c in m['perClass'].values()):.3f}")
 
     out = Path(args.out)
     name = args.name + ("-smoke" if args.smoke else "")
     onnx_path = out / f"{name}.onnx"
-    export(Exported(net, temperature, bias).eval(), onnx_path)
-    parity = parity_fixture(Exported(net, temperature, bias).eval(), [clips[i].file for i in part["test"][::97]], test_waves[::97])
+    export(Exported(net, temperature, bias).eval(), onnx_path, args.baseline)
+    parity = parity_fixture(Exported(net, temperature, bias).eval(), [clips[i].file for i in part["test"][::97]], test_waves[::97],
+                            None if not args.baseline else base_of("test", 30)[::97])
     card = {
         "name": name,
         "version": 1,
@@ -469,10 +561,18 @@ def main() -> None:
                      "cropSeconds": args.crop, "augmentationsOff": sorted(off), "members_history": histories,
                      "seconds": round(time.time() - started), "torch": torch.__version__},
         "metrics": {"test": test, "val": val, "testUncalibratedEce": uncal["ece"], "robustness": robustness,
-                    "evaluation": "held-out test actors, whole clips, 8 kHz mu-law as shipped in shared/data"},
+                    "evaluation": "held-out test actors, whole clips, 8 kHz mu-law as shipped in shared/data"
+                                  + ("; test/val/robustness with no caller history (baseline zeros)" if args.baseline else "")}
+                   | ({"byHistory": by_history, "historyProtocol": HISTORY_PROTOCOL} if args.baseline else {}),
         "command": reproduce_command(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    if args.baseline:
+        card["training"] |= {"baseline": True, "historyNoneShare": args.hist_p0, "historyMaxSeconds": args.hist_max,
+                             "historyChannel": bool(args.hist_channel), "selectHistorySeconds": args.select_h,
+                             "initOnnx": args.init_onnx,
+                             "initOnnxSha256": hashlib.sha256(Path(args.init_onnx).read_bytes()).hexdigest() if args.init_onnx else None}
+        card["baseline"] = BASELINE_CONTRACT
     (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     (out / f"{name}.parity.json").write_text(json.dumps(parity) + "\n")
     log(f"wrote {onnx_path} ({card['fileBytes']} bytes) in {time.time() - started:.0f} s")
@@ -489,23 +589,65 @@ def describe(a: dict) -> str:
             + (f"; weights: exponential moving average (decay {a['ema']} per step)" if a["ema"] else ""))
 
 
-def export(model: torch.nn.Module, path: Path) -> None:
+HISTORY_PROTOCOL = ("H seconds of history: the same actor's other clips of the same part (any emotion, never the clip "
+                    "itself), whole clips in an order seeded by (1, clip position), until H seconds of audio (the last "
+                    "clip counted in proportion); baseline = the count-weighted mean of their `stats` and the summed count")
+
+BASELINE_CONTRACT = {
+    "input": {"name": "baseline", "type": "float32", "shape": ["batch", 65],
+              "meaning": "the caller's earlier speech in this call: [0:64] per-band mean of the level-normalised log-mel "
+                         "over the speech frames of the caller's earlier speech windows, [64] their speech-frame count "
+                         "(10 ms frames, each counted once); all zeros = no history (the first window of a call, "
+                         "or a clip on its own): then the model is the clip-only model"},
+    "output": {"name": "stats", "type": "float32", "shape": ["batch", 65],
+               "meaning": "this window's [0:64] per-band speech-frame mean and [64] speech-frame count (sum of the "
+                          "frames' speech weights), independent of `baseline`"},
+    "serving": ("per call: S = sum over the caller's earlier speech-gated windows of stats[64] * stats[0:64], "
+                "C = sum of stats[64]; baseline = [S / C, C * hop / window] (each 10 ms frame is in window/hop = 3 "
+                "overlapping windows; the count only weighs the history against the window's own speech); zeros "
+                "while C = 0. Only windows that pass the speech gate are added, after they are scored; the window "
+                "being scored is not in its own baseline."),
+}
+
+
+def export(model: torch.nn.Module, path: Path, baseline: bool = False) -> None:
     dummy = torch.zeros(2, 24000)
-    torch.onnx.export(model, dummy, str(path), input_names=["audio"], output_names=["probs"], opset_version=17,
-                      dynamic_axes={"audio": {0: "batch", 1: "samples"}, "probs": {0: "batch"}})
+    if not baseline:
+        torch.onnx.export(model, dummy, str(path), input_names=["audio"], output_names=["probs"], opset_version=17,
+                          dynamic_axes={"audio": {0: "batch", 1: "samples"}, "probs": {0: "batch"}})
+        return
+    torch.onnx.export(model, (dummy, torch.zeros(2, N_MELS + 1)), str(path), input_names=["audio", "baseline"],
+                      output_names=["probs", "stats"], opset_version=17,
+                      dynamic_axes={"audio": {0: "batch", 1: "samples"}, "baseline": {0: "batch"},
+                                    "probs": {0: "batch"}, "stats": {0: "batch"}})
 
 
 @torch.no_grad()
-def parity_fixture(model: torch.nn.Module, files: list[str], ws: list[np.ndarray]) -> dict:
-    """PyTorch's output on some test clips, for the TypeScript parity test against onnxruntime-node."""
+def parity_fixture(model: torch.nn.Module, files: list[str], ws: list[np.ndarray], bs: np.ndarray | None = None) -> dict:
+    """PyTorch's output on some test clips, for the TypeScript parity test against onnxruntime-node.
+    A baseline model's fixture also gives each clip's 30 s history and the `stats` output."""
     g = torch.Generator().manual_seed(7)
     synthetic = (torch.rand(2, 24000, generator=g) * 2 - 1) * 0.3
-    return {
-        "clips": [{"file": f, "probs": model(torch.from_numpy(w)[None])[0].tolist()} for f, w in zip(files, ws)],
-        "synthetic": {"seed": 7, "note": "uniform noise in [-0.3, 0.3], recomputed by the test from its values",
-                      "audio": [round(v, 6) for v in synthetic[0, :4000].tolist()],
-                      "probs": model(torch.tensor([[round(v, 6) for v in synthetic[0, :4000].tolist()]]))[0].tolist()},
-    }
+    audio = torch.tensor([[round(v, 6) for v in synthetic[0, :4000].tolist()]])
+    if bs is None:
+        return {
+            "clips": [{"file": f, "probs": model(torch.from_numpy(w)[None])[0].tolist()} for f, w in zip(files, ws)],
+            "synthetic": {"seed": 7, "note": "uniform noise in [-0.3, 0.3], recomputed by the test from its values",
+                          "audio": [round(v, 6) for v in synthetic[0, :4000].tolist()],
+                          "probs": model(audio)[0].tolist()},
+        }
+    clips_out = []
+    for f, w, b in zip(files, ws, bs):
+        p0, st = model(torch.from_numpy(w)[None], torch.zeros(1, N_MELS + 1))
+        p30, _ = model(torch.from_numpy(w)[None], torch.from_numpy(b)[None])
+        clips_out.append({"file": f, "probs": p0[0].tolist(), "stats": st[0].tolist(),
+                          "baseline": b.tolist(), "probsWithBaseline": p30[0].tolist()})
+    ps, ss = model(audio, torch.zeros(1, N_MELS + 1))
+    return {"clips": clips_out,
+            "note": "probs: baseline zeros; probsWithBaseline: the clip with `baseline` (30 s of the actor's other test clips)",
+            "synthetic": {"seed": 7, "note": "uniform noise in [-0.3, 0.3], recomputed by the test from its values; baseline zeros",
+                          "audio": [round(v, 6) for v in synthetic[0, :4000].tolist()],
+                          "probs": ps[0].tolist(), "stats": ss[0].tolist()}}
 
 
 def reproduce_command() -> str:
