@@ -68,9 +68,10 @@ export interface Service {
 }
 
 /**
- * The composition root: model, audio path, ARI app (against Asterisk, or the built-in simulator when
- * no ARI URL is configured), built-in queues, rules and the console. Anything that fails half-way
- * releases what was already started.
+ * The composition root: model, audio path, the PBX-neutral call lifecycle, one switch adapter behind
+ * PbxPort (FreeSWITCH when freeswitch.host is set, else Asterisk over ARI, else the built-in simulated
+ * Asterisk; `simulate: 'freeswitch'` the simulated FreeSWITCH), the built-in queues (Asterisk only),
+ * rules and the console. Anything that fails half-way releases what was already started.
  */
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { logger } = opts;
