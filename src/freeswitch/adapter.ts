@@ -15,9 +15,6 @@ import { ForkIngress } from './fork-ingress.js';
 import { FsMonitor, type FsCallInfo } from './monitor.js';
 import { queuePhaseOf } from './queue-phase.js';
 
-/** cc_base_score per QUEUE_PRIO level: one level outranks an hour of waiting (FsCallControl's default). */
-const SCORE_PER_PRIORITY = 3600;
-
 export interface FreeSwitchOptions {
   config: Config;
   calls: CallLifecycle;
@@ -141,7 +138,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
       if (res.ok && mine.has(callId)) written.set(callId, { ...before, ...changed });
     });
   };
-  const withScore = (vars: Record<string, string>): Record<string, string> => ({ ...vars, cc_base_score: String(Number(vars['QUEUE_PRIO'] ?? 0) * SCORE_PER_PRIORITY) });
+  const withScore = (vars: Record<string, string>): Record<string, string> => ({ ...vars, cc_base_score: String(fsControl.scoreOf(Number(vars['QUEUE_PRIO'] ?? 0))) });
   const onEmotion = (u: EmotionUpdate): void => writeVerdict(u.callId);
   o.audioPath.on('emotion', onEmotion);
 
@@ -150,11 +147,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     setPriority: async (callId: string, change: PriorityChange): Promise<PbxResult> => {
       const res = await fsControl.setPriority(callId, change);
       const priority = fsControl.priorityOf(callId);
-      if (res.ok && priority !== null) {
-        o.calls.get(callId)?.update({ priority });
-        const vars = written.get(callId);
-        if (vars) written.set(callId, { ...vars, QUEUE_PRIO: String(priority), cc_base_score: String(priority * SCORE_PER_PRIORITY) });
-      }
+      if (res.ok && priority !== null) o.calls.get(callId)?.update({ priority });
       return res;
     },
     transfer: (callId, target) => fsControl.transfer(callId, target),

@@ -58,6 +58,11 @@ export class FsCallControl implements CallControl {
     this.#priority.delete(callId);
   }
 
+  /** The cc_base_score a caller of this priority enters mod_callcenter with. */
+  scoreOf(priority: number): number {
+    return priority * (this.#o.scorePerPriority ?? 3600);
+  }
+
   /** The priority last set on the call, null when none was. */
   priorityOf(callId: string): number | null {
     return this.#priority.get(callId) ?? null;
@@ -80,7 +85,7 @@ export class FsCallControl implements CallControl {
   async setPriority(callId: string, change: PriorityChange): Promise<PbxResult> {
     return this.#guard('setPriority', callId, async () => {
       const priority = Math.max(0, Math.round('set' in change ? change.set : (this.#priority.get(callId) ?? 0) + change.add));
-      const score = priority * (this.#o.scorePerPriority ?? 3600);
+      const score = this.scoreOf(priority);
       // cc_base_score too: a caller who reaches `callcenter` later enters at this priority.
       await this.#ok(`uuid_setvar_multi ${callId} QUEUE_PRIO=${priority};cc_base_score=${score}`);
       this.#priority.set(callId, priority);
