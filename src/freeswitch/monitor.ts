@@ -134,38 +134,44 @@ export class FsMonitor extends EventEmitter<FsMonitorEvents> {
     const present = new Set(rows.map((r) => r.uuid));
     for (const callId of [...this.#live]) if (!present.has(callId)) this.#end(callId, 'UNKNOWN (ended while the event socket was down)');
     for (const callId of this.#o.ingress.expected) if (!present.has(callId) && !this.#live.has(callId)) this.#o.ingress.release(callId);
-    if (this.#firstReconcile && this.#o.instance) {
+    const instance = this.#o.instance;
+    if (!instance) return;
+    const ours = await this.#ourClaims(instance);
+    if (this.#firstReconcile) {
       this.#firstReconcile = false;
-      await this.#adoptClaimed(rows.filter((r) => r.uuid && !this.#live.has(r.uuid)));
+      await this.#adoptClaimed(rows.filter((r) => r.uuid && ours.has(r.uuid) && !this.#live.has(r.uuid)));
     }
-    if (this.#o.instance) await this.#dropStaleClaims(present);
+    await this.#dropStaleClaims(ours, present, instance);
+  }
+
+  /** The calls this instance holds a claim on, from one `hash_dump` (lines `D/ser_claim_<uuid>/<instance>`). */
+  async #ourClaims(instance: string): Promise<Set<string>> {
+    const dump = await this.#o.client.api(`hash_dump db ${CLAIM_REALM}`).catch(() => '');
+    const prefix = `D/${CLAIM_REALM}_`;
+    const ours = new Set<string>();
+    for (const line of dump.split('\n')) {
+      if (!line.startsWith(prefix)) continue;
+      const [callId, holder] = line.slice(prefix.length).split('/', 2);
+      if (callId && holder === instance && UUID.test(callId)) ours.add(callId);
+    }
+    return ours;
   }
 
   /**
    * Claims of ours whose call is gone: it ended while we were down, or its delete was lost with the
    * connection. Nobody else deletes them: FreeSWITCH would keep them until it restarts.
    */
-  async #dropStaleClaims(present: Set<string | undefined>): Promise<void> {
-    const dump = await this.#o.client.api(`hash_dump db ${CLAIM_REALM}`).catch(() => '');
-    const prefix = `D/${CLAIM_REALM}_`;
-    let dropped = 0;
-    for (const line of dump.split('\n')) {
-      if (!line.startsWith(prefix)) continue;
-      const [callId, holder] = line.slice(prefix.length).split('/', 2);
-      if (!callId || holder !== this.#o.instance || present.has(callId) || this.#live.has(callId) || !UUID.test(callId)) continue;
-      await this.#o.client.api(`hash delete_ifmatch/${CLAIM_REALM}/${callId}/${holder}`).catch(() => undefined);
-      dropped++;
-    }
-    if (dropped > 0) this.#o.logger?.info({ dropped }, 'removed the claims of calls that ended while ser-ari was down');
+  async #dropStaleClaims(ours: Set<string>, present: Set<string | undefined>, instance: string): Promise<void> {
+    const stale = [...ours].filter((callId) => !present.has(callId) && !this.#live.has(callId));
+    for (const callId of stale) await this.#o.client.api(`hash delete_ifmatch/${CLAIM_REALM}/${callId}/${instance}`).catch(() => undefined);
+    if (stale.length > 0) this.#o.logger?.info({ dropped: stale.length }, 'removed the claims of calls that ended while ser-ari was down');
   }
 
   /** Calls a previous run of this instance had claimed: their forks died with it; fork them again. */
   async #adoptClaimed(rows: ChannelRow[]): Promise<void> {
     for (const row of rows) {
       const callId = row.uuid!;
-      if (!UUID.test(callId)) continue;
-      const holder = (await this.#o.client.api(`hash select/${CLAIM_REALM}/${callId}`).catch(() => '')).trim();
-      if (holder !== this.#o.instance || this.#live.has(callId)) continue;
+      if (this.#live.has(callId)) continue;
       this.#o.logger?.info({ callId }, 're-tapping a call a previous run of this instance had claimed');
       await this.#o.client.api(`uuid_audio_fork ${callId} stop`).catch(() => undefined);
       await this.#tap({ callId, callerNumber: row.cid_num ?? '', callerName: row.cid_name || null, channelName: row.name ?? '', custom: {}, adopted: true });
