@@ -181,14 +181,16 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       registry,
       actions: ruleEngine,
       metrics,
-      health: () =>
-        healthReport({
-          ari: { connected: port.health().connected, reconnects: port.health().reconnects },
-          pbx: { kind: port.kind, connected: port.health().connected, reconnects: port.health().reconnects },
+      health: () => {
+        const { connected, reconnects } = port.health();
+        return healthReport({
+          ari: { connected, reconnects },
+          pbx: { kind: port.kind, connected, reconnects },
           model: { loaded: true, name: engine.card.name },
           ports: { free: ports.free, total: ports.size },
           rtpError: audioPath.bindError,
-        }),
+        });
+      },
       host: config.http.host,
       port: config.http.port,
       token: config.http.token,
