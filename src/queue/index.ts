@@ -43,7 +43,7 @@ export interface CreateQueuesOptions {
   live?: () => Set<string> | undefined;
   /** The ARI app's continueCall (`(id) => app.continueCall(id)`): callers the queue hands back stay tracked and tapped. */
   continueCall?: (callId: string) => Promise<PbxResult>;
-  config: Pick<Config, 'queues'> & { ari: Pick<Config['ari'], 'app'> };
+  config: Pick<Config, 'queues'>;
   registry: CallRegistry;
   bus: EventBus;
   logger: Logger;

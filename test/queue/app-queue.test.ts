@@ -43,7 +43,7 @@ describe('built-in queue behind the ARI app', () => {
       client: queueAriOf(() => app.client, 'ser'),
       live: () => app.live,
       continueCall: (id) => app.continueCall(id),
-      config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001'], ringTimeoutSeconds: 10, retrySeconds: 1, moh: 'default', maxWaitSeconds: null }] },
+      config: { queues: [{ name: 'support', agents: ['PJSIP/1001'], ringTimeoutSeconds: 10, retrySeconds: 1, moh: 'default', maxWaitSeconds: null }] },
       registry: w.registry,
       bus: w.bus,
       logger: createLogger('silent'),

@@ -57,7 +57,7 @@ async function world(agents: SimAgentSpec[], over: Partial<QueueSettings> = {}):
     ...over,
   };
   const logger = createLogger(process.env.QUEUE_TEST_LOG ?? 'silent');
-  const queues = createQueues({ client: ariClientPort(client, 'ser'), config: { ari: { app: 'ser' }, queues: [settings] }, registry, bus, logger });
+  const queues = createQueues({ client: ariClientPort(client, 'ser'), config: { queues: [settings] }, registry, bus, logger });
   const admitted = new Set<string>();
   client.on('StasisStart', (event, channel) => {
     const args = event.args ?? [];
@@ -420,7 +420,7 @@ describe('PriorityQueue against the ARI simulator', () => {
       const bus = new EventBus();
       const queues = createQueues({
         client: ariClientPort(client, 'ser'),
-        config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
+        config: { queues: [{ name: 'support', agents: ['PJSIP/1001'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
         registry: new CallRegistry(bus),
         bus,
         logger: createLogger('silent'),
@@ -448,7 +448,7 @@ describe('PriorityQueue against the ARI simulator', () => {
     const registry = new CallRegistry(bus);
     const queues = createQueues({
       client: queueAriOf(() => current, 'ser'),
-      config: { ari: { app: 'ser' }, queues: [{ name: 'support', agents: ['PJSIP/1001', 'PJSIP/1002'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
+      config: { queues: [{ name: 'support', agents: ['PJSIP/1001', 'PJSIP/1002'], ringTimeoutSeconds: 5, retrySeconds: 0, moh: 'default', maxWaitSeconds: null }] },
       registry,
       bus,
       logger: createLogger(process.env.QUEUE_TEST_LOG ?? 'silent'),
