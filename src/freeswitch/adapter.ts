@@ -69,7 +69,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     sinkFor: (call) => o.audioPath.openStream(call.callId),
     logger: log,
   });
-  const mine = new Set<string>();
+  // No set of its own calls: the lifecycle's calls are this adapter's (the service runs one switch).
   const written = new Map<string, Record<string, string>>();
   const writing = new Set<string>();
   let lastError: string | null = null;
@@ -87,9 +87,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
       inStasis: false,
       tapped: false,
     });
-    mine.add(callId);
     call.onRelease(async () => {
-      mine.delete(callId);
       written.delete(callId);
       ingress.release(callId);
       fsControl.forget(callId);
@@ -112,7 +110,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   client.on('event', (e) => {
     if (e.type !== 'other' || e.raw.name !== 'CUSTOM') return;
     const moved = queuePhaseOf(e.raw);
-    if (moved && mine.has(moved.callId)) o.calls.get(moved.callId)?.update({ phase: moved.phase, queue: moved.queue, ...(moved.agent ? { agent: moved.agent } : {}) });
+    if (moved) o.calls.get(moved.callId)?.update({ phase: moved.phase, queue: moved.queue, ...(moved.agent ? { agent: moved.agent } : {}) });
   });
   client.on('down', (reason) => {
     lastError = reason;
@@ -125,7 +123,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   // (from the call's entry on, so a tapped call always has the four variables). cc_base_score follows
   // QUEUE_PRIO, so a later `callcenter` step enters the caller at its priority (docs/freeswitch.md).
   const writeVerdict = (callId: string): void => {
-    if (!mine.has(callId) || writing.has(callId)) return;
+    if (writing.has(callId)) return;
     const call = o.calls.get(callId);
     if (!call) return;
     const now = withScore(call.verdictVariables());
@@ -135,7 +133,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     writing.add(callId);
     void fsControl.setVariables(callId, changed).then((res) => {
       writing.delete(callId);
-      if (res.ok && mine.has(callId)) written.set(callId, { ...before, ...changed });
+      if (res.ok && o.calls.get(callId)) written.set(callId, { ...before, ...changed });
     });
   };
   const withScore = (vars: Record<string, string>): Record<string, string> => ({ ...vars, cc_base_score: String(fsControl.scoreOf(Number(vars['QUEUE_PRIO'] ?? 0))) });
@@ -168,7 +166,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     ingress,
     monitor,
     health(): PbxHealth {
-      const calls = [...mine].map((id) => o.calls.get(id)).filter((c) => c !== undefined);
+      const calls = o.calls.list();
       return {
         connected: client.connected,
         reconnects: Math.max(0, client.stats.connects - 1),
@@ -183,7 +181,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
       o.audioPath.off('emotion', onEmotion);
       // The claims stay: a restarted ser-ari of the same instance finds these calls and taps them again.
       monitor.close();
-      await Promise.all([...mine].map((id) => o.calls.get(id)?.end('shutdown')));
+      await Promise.all(o.calls.list().map((c) => c.end('shutdown')));
       await ingress.close();
       await client.close();
     },
