@@ -11,6 +11,15 @@
  *
  * With no history (n = 0) the window's own probabilities are returned unchanged: cold start is today's
  * model by construction. The state is K running sums per call; no extra inference.
+ *
+ * Unfamiliar voices are softened: every probability the product reports for a caller is the window's
+ * log p divided by T = 1 + slope * max(0, d - onset), d the caller's mean familiarity distance over their
+ * speech windows so far (this one included), shrunk towards a typical CREMA-D caller's by `priorWindows`
+ * so a call's first window or two alone soften little. The model is more confident on voices unlike
+ * CREMA-D than on CREMA-D (models/README.md), so without this its thresholds fire most where it knows
+ * least. A temperature keeps each window's ranking; only confidence moves. The caller-relative `adjusted`
+ * probabilities are softened by the same temperature, so they still equal `probs` until there is history.
+ * Measured with scripts/familiarity-calibration.py.
  * Measured with scripts/caller-baseline-windows.ts + scripts/caller-baseline-sim.ts (models/README.md).
  */
 
@@ -66,6 +75,23 @@ export function applyBaseline(logp: ArrayLike<number>, hist: BaselineHistory, re
   return Array.from({ length: logp.length }, (_, i) => logp[i]! - corr[i]!);
 }
 
+/** T = 1 + slope * max(0, d - onset), d = (caller's summed familiarity distances + priorWindows * priorDistance) / (n + priorWindows). */
+export interface Softening {
+  slope: number;
+  onset: number;
+  priorWindows: number;
+  priorDistance: number;
+}
+
+function softmaxInPlace(x: Float64Array): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i]! > max) max = x[i]!;
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i] = Math.exp(x[i]! - max);
+  for (let i = 0; i < x.length; i++) x[i]! /= sum;
+  return x;
+}
+
 /** What a model card's `callerBaseline` entry gives the product (models/ser-cnn.json). */
 export interface CallerModel {
   variant: BaselineVariant;
@@ -79,12 +105,19 @@ export interface CallerModel {
     /** Speech windows before familiarity is reported (NaN before). */
     minWindows: number;
   } | null;
+  /** How unfamiliar voices are softened; null: never (needs `familiarity`). */
+  softening: Softening | null;
 }
 
 /** The card's `callerBaseline` entry, or null when the model has none (adjusted = raw, no familiarity). */
 export function callerModelFromCard(card: { labels: readonly string[]; callerBaseline?: unknown }): CallerModel | null {
   const cb = card.callerBaseline as
-    | { variant?: Partial<BaselineVariant>; reference?: BaselineReference; familiarity?: CallerModel['familiarity'] }
+    | {
+        variant?: Partial<BaselineVariant>;
+        reference?: BaselineReference;
+        familiarity?: CallerModel['familiarity'];
+        softening?: Partial<Softening>;
+      }
     | undefined;
   if (!cb || !cb.variant || !cb.reference) return null;
   const k = card.labels.length;
@@ -96,7 +129,14 @@ export function callerModelFromCard(card: { labels: readonly string[]; callerBas
     variant: { name: `${kind} a=${alpha} k=${shrink}`, kind, alpha, k: shrink, cap },
     reference: cb.reference,
     familiarity: famOk ? f! : null,
+    softening: famOk ? softeningOf(cb.softening) : null,
   };
+}
+
+function softeningOf(s: Partial<Softening> | undefined): Softening | null {
+  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (!s || !finite(s.slope) || s.slope < 0 || !finite(s.onset) || !finite(s.priorWindows) || s.priorWindows < 0 || !finite(s.priorDistance)) return null;
+  return { slope: s.slope, onset: s.onset, priorWindows: s.priorWindows, priorDistance: s.priorDistance };
 }
 
 /**
@@ -127,13 +167,6 @@ export class CallerBaseline {
     return this.#n;
   }
 
-  /** The caller's mean probabilities so far (null before the first speech window). */
-  meanProbs(out: Float64Array): Float64Array | null {
-    if (this.#n === 0) return null;
-    for (let i = 0; i < this.#k; i++) out[i] = this.#sumP[i]! / this.#n;
-    return out;
-  }
-
   /**
    * A window's probabilities corrected by the baseline heard BEFORE it (call before `add`). With no
    * history, or no baseline in the card, the window's own probabilities, copied unchanged.
@@ -145,15 +178,35 @@ export class CallerBaseline {
       return out;
     }
     baselineCorrection({ n: this.#n, sumLogp: this.#sumLogp, sumP: this.#sumP }, this.#model.reference, this.#model.variant, this.#corr);
-    let max = -Infinity;
-    for (let i = 0; i < k; i++) {
-      out[i] = Math.log(Math.max(probs[i]!, 1e-12)) - this.#corr[i]!;
-      if (out[i]! > max) max = out[i]!;
+    for (let i = 0; i < k; i++) out[i] = Math.log(Math.max(probs[i]!, 1e-12)) - this.#corr[i]!;
+    return softmaxInPlace(out);
+  }
+
+  /**
+   * The temperature that softens this caller's probabilities: 1 for a voice as familiar as CREMA-D's,
+   * more the further the caller's outputs so far sit from what the model saw in training; 1 with no
+   * speech yet or no softening in the card.
+   */
+  temperature(): number {
+    const s = this.#model?.softening;
+    if (!s || this.#n === 0) return 1;
+    const d = (this.#sumDist + s.priorWindows * s.priorDistance) / (this.#n + s.priorWindows);
+    return 1 + s.slope * Math.max(0, d - s.onset);
+  }
+
+  /**
+   * `probs` softened by `temperature()`: call after `add`-ing the window, so its own distance counts.
+   * `out` may be `probs` itself.
+   */
+  soften(probs: ArrayLike<number>, out: Float64Array): Float64Array {
+    const t = this.temperature();
+    const k = this.#k;
+    if (t === 1) {
+      for (let i = 0; i < k; i++) out[i] = probs[i]!;
+      return out;
     }
-    let sum = 0;
-    for (let i = 0; i < k; i++) sum += out[i] = Math.exp(out[i]! - max);
-    for (let i = 0; i < k; i++) out[i]! /= sum;
-    return out;
+    for (let i = 0; i < k; i++) out[i] = Math.log(Math.max(probs[i]!, 1e-12)) / t;
+    return softmaxInPlace(out);
   }
 
   /** Adds a speech window's raw probabilities to the baseline. */

@@ -29,9 +29,12 @@ export interface EmotionUpdate {
   speech: boolean;
   speechRatio: number;
   loudnessDbfs: number;
-  /** Smoothed probabilities keyed by label. */
+  /**
+   * Smoothed probabilities keyed by label. Every probability here is the model's, softened for a voice
+   * unfamiliar to the model (caller-baseline.ts `soften`); unchanged for voices like its training speech.
+   */
   probs: Probs;
-  /** This window's own probabilities, or null for a window without speech. */
+  /** This window's own (softened) probabilities, or null for a window without speech. */
   raw: Probs | null;
   dominant: string;
   confidence: number;
@@ -48,7 +51,7 @@ export interface EmotionUpdate {
   adjustedNegativity: number;
   /** Speech windows in the caller's baseline (this window included). */
   baselineWindows: number;
-  /** Mean negativity of the caller's speech windows so far (NaN before the first). */
+  /** Mean negativity of the caller's speech windows so far, as reported (softened; NaN before the first). */
   baselineNegativity: number;
   /** How familiar the voice and line are to the model, 0..1 (NaN until enough speech; caller-baseline.ts). */
   familiarity: number;
@@ -74,7 +77,8 @@ export class EmotionTracker extends EventEmitter<TrackerEvents> {
   readonly #smoothed: Float64Array;
   readonly #smoothedAdj: Float64Array;
   readonly #adj: Float64Array;
-  readonly #mean: Float64Array;
+  readonly #soft: Float64Array;
+  readonly #sumSoft: Float64Array;
   readonly #baseline: CallerBaseline;
   readonly #negIdx: number[];
   readonly #arousedIdx: number[];
@@ -90,7 +94,8 @@ export class EmotionTracker extends EventEmitter<TrackerEvents> {
     this.#smoothed = new Float64Array(labels.length).fill(1 / labels.length);
     this.#smoothedAdj = new Float64Array(labels.length).fill(1 / labels.length);
     this.#adj = new Float64Array(labels.length);
-    this.#mean = new Float64Array(labels.length);
+    this.#soft = new Float64Array(labels.length);
+    this.#sumSoft = new Float64Array(labels.length);
     this.#baseline = new CallerBaseline(labels.length, caller);
     this.#negIdx = indicesOf(labels, NEGATIVE_LABELS);
     this.#arousedIdx = indicesOf(labels, AROUSED_LABELS);
@@ -104,15 +109,19 @@ export class EmotionTracker extends EventEmitter<TrackerEvents> {
     let raw: Probs | null = null;
     if (obs.probs) {
       const a = this.#classified === 0 ? 1 : this.#alpha;
-      // Corrected by the baseline heard before this window, then the window joins the baseline.
+      // Corrected by the baseline heard before this window, then the window joins the baseline; both are
+      // softened by how unfamiliar the caller's voice is, this window included.
       this.#baseline.adjust(obs.probs, this.#adj);
       this.#baseline.add(obs.probs);
+      this.#baseline.soften(obs.probs, this.#soft);
+      this.#baseline.soften(this.#adj, this.#adj);
       for (let i = 0; i < this.#smoothed.length; i++) {
-        this.#smoothed[i] = (1 - a) * this.#smoothed[i]! + a * obs.probs[i]!;
+        this.#smoothed[i] = (1 - a) * this.#smoothed[i]! + a * this.#soft[i]!;
         this.#smoothedAdj[i] = (1 - a) * this.#smoothedAdj[i]! + a * this.#adj[i]!;
+        this.#sumSoft[i]! += this.#soft[i]!;
       }
       this.#classified++;
-      raw = keyed(this.#labels, obs.probs);
+      raw = keyed(this.#labels, this.#soft);
     }
     let dominant = 0;
     for (let i = 1; i < this.#smoothed.length; i++) if (this.#smoothed[i]! > this.#smoothed[dominant]!) dominant = i;
@@ -133,7 +142,7 @@ export class EmotionTracker extends EventEmitter<TrackerEvents> {
       adjusted: keyed(this.#labels, this.#smoothedAdj),
       adjustedNegativity: sumAt(this.#smoothedAdj, this.#negIdx),
       baselineWindows: this.#baseline.windows,
-      baselineNegativity: this.#baseline.meanProbs(this.#mean) ? sumAt(this.#mean, this.#negIdx) : Number.NaN,
+      baselineNegativity: this.#classified > 0 ? sumAt(this.#sumSoft, this.#negIdx) / this.#classified : Number.NaN,
       familiarity: this.#baseline.familiarity(),
       classified: this.#classified,
       latencyMs: performance.now() - obs.completedAt,

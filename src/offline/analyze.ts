@@ -101,15 +101,17 @@ export async function analyzeWav(
       }
       baseline.adjust(probs, adj);
       baseline.add(probs);
+      baseline.soften(adj, adj);
+      const soft = baseline.soften(probs, new Float64Array(labels.length));
       let top = 0;
-      for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[top]!) top = i;
+      for (let i = 1; i < soft.length; i++) if (soft[i]! > soft[top]!) top = i;
       windows.push({
         ...base,
         speech: true,
         nonSpeech: false,
-        probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
+        probs: Object.fromEntries(labels.map((l, i) => [l, soft[i]!])),
         dominant: labels[top]!,
-        negativity: negIdx.reduce((s, i) => s + probs[i]!, 0),
+        negativity: negIdx.reduce((s, i) => s + soft[i]!, 0),
         adjusted: Object.fromEntries(labels.map((l, i) => [l, adj[i]!])),
         adjustedNegativity: negIdx.reduce((s, i) => s + adj[i]!, 0),
         baselineWindows: baseline.windows,

@@ -16,9 +16,11 @@
  *   than that gives all of it (`meanHistoryWindows` shows it). The clip's windows then go through the
  *   same state as in a call: each adjusted by the baseline before it, then added.
  * - `probs` (top level of each result) are the absolute probabilities, what rules read by default: the
- *   baseline does not change them, so they are the same for every H. `adjusted` holds the same metrics for
- *   the caller-relative probabilities. Each clip's model outputs are computed once; every H is simulated
- *   from them, as the baseline only needs the outputs of the history windows.
+ *   baseline does not shift them, but like every probability the product reports they are softened for a
+ *   voice unfamiliar to the model (caller-baseline.ts `soften`), and the history is part of how familiar
+ *   the voice is, so they can change with H (for voices like CREMA-D's they barely do). `adjusted` holds
+ *   the same metrics for the caller-relative probabilities. Each clip's model outputs are computed once;
+ *   every H is simulated from them, as the baseline only needs the outputs of the history windows.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -399,28 +401,41 @@ export function simulate(
   for (const c of clips) bySpeaker.set(c.row.speaker, [...(bySpeaker.get(c.row.speaker) ?? []), c]);
   const orders = clips.map((c) => historyOrder(c, bySpeaker.get(c.row.speaker)!, seed));
   const truth = clips.map((c) => labels.indexOf(c.row.emotion));
-  const raw = metrics(
-    labels,
-    clips.map((c, i) => ({ label: truth[i]!, probs: c.speech.length > 0 ? meanOf(c.speech, k) : null })),
-  );
-  const adj = new Float64Array(k);
   const results = history.map((h) => {
     const n = Math.round(h / card.hopSeconds);
     let used = 0;
-    const items = clips.map((c, i) => {
+    const absolute: { label: number; probs: Float64Array | null }[] = [];
+    const relative: { label: number; probs: Float64Array | null }[] = [];
+    clips.forEach((c, i) => {
       const hist = historyWindows(orders[i]!, n);
       used += hist.length;
-      if (c.speech.length === 0) return { label: truth[i]!, probs: null };
+      if (c.speech.length === 0) {
+        absolute.push({ label: truth[i]!, probs: null });
+        relative.push({ label: truth[i]!, probs: null });
+        return;
+      }
+      // As the live tracker: adjusted by the baseline before the window, then the window joins it, then
+      // both are softened by the caller's familiarity so far.
       const baseline = new CallerBaseline(k, caller);
       for (const w of hist) baseline.add(w);
+      const probs: Float64Array[] = [];
       const adjusted: Float64Array[] = [];
       for (const w of c.speech) {
-        adjusted.push(Float64Array.from(baseline.adjust(w, adj)));
+        const adj = baseline.adjust(w, new Float64Array(k));
         baseline.add(w);
+        adjusted.push(baseline.soften(adj, adj));
+        probs.push(baseline.soften(w, new Float64Array(k)));
       }
-      return { label: truth[i]!, probs: meanOf(adjusted, k) };
+      absolute.push({ label: truth[i]!, probs: meanOf(probs, k) });
+      relative.push({ label: truth[i]!, probs: meanOf(adjusted, k) });
     });
-    return { history: h, historyWindows: n, meanHistoryWindows: clips.length > 0 ? used / clips.length : 0, ...raw, adjusted: metrics(labels, items) };
+    return {
+      history: h,
+      historyWindows: n,
+      meanHistoryWindows: clips.length > 0 ? used / clips.length : 0,
+      ...metrics(labels, absolute),
+      adjusted: metrics(labels, relative),
+    };
   });
   return { results, noSpeech: clips.filter((c) => c.speech.length === 0).length, speakers: bySpeaker.size };
 }

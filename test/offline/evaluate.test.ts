@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   simulate,
   type ScoredClip,
 } from '../../src/offline/evaluate.js';
+import { MODEL } from '../helpers/paths.js';
 
 const LABELS = ['ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD'];
 const dir = mkdtempSync(join(tmpdir(), 'ser-evaluate-'));
@@ -158,7 +159,26 @@ describe('history draw and simulation', () => {
     expect(historyWindows(historyOrder(b[0]!, b, 1), 60)).toHaveLength(1); // all B has besides the clip
   });
 
-  it('absolute results do not depend on history; a clip without speech counts as wrong at every H', () => {
+  it('an unfamiliar speaker the model is confidently wrong about: same verdicts, far lower calibration error once heard for a while', () => {
+    const shipped = JSON.parse(readFileSync(MODEL.replace(/\.onnx$/, '.json'), 'utf8')) as { labels: string[]; hopSeconds: number; callerBaseline: Record<string, unknown> };
+    const unsoftened = { ...shipped, callerBaseline: { ...shipped.callerBaseline, softening: undefined } };
+    // Every window "FEA 0.99", far from every class mean of the training speech; right on the FEA clips only.
+    const far = Float32Array.from([0.002, 0.002, 0.99, 0.002, 0.002, 0.002]);
+    const u = Array.from({ length: 24 }, (_, i) => clip(`u${i}.wav`, 'U', LABELS[i % 6]!, [far, far, far]));
+    const soft = simulate(shipped, u, [0, 30], 1).results;
+    const hard = simulate(unsoftened, u, [0, 30], 1).results;
+    for (let h = 0; h < 2; h++) {
+      expect(soft[h]!.confusion).toEqual(hard[h]!.confusion);
+      expect(soft[h]!.accuracy).toBeCloseTo(1 / 6, 12);
+      expect(hard[h]!.ece).toBeCloseTo(0.99 - 1 / 6, 2);
+      expect(soft[h]!.ece).toBeLessThan(hard[h]!.ece);
+    }
+    // With 30 s of the speaker's speech heard, the product's confidence is less than half of the model's.
+    expect(soft[1]!.ece).toBeLessThan(soft[0]!.ece);
+    expect(soft[1]!.ece).toBeLessThan(hard[1]!.ece / 2);
+  });
+
+  it('without a caller model in the card, absolute results do not depend on history; a clip without speech counts as wrong at every H', () => {
     const card = { labels: LABELS, hopSeconds: 1, callerBaseline: undefined };
     const { results, noSpeech, speakers } = simulate(card, [...a, ...b], [0, 3, 30], 1);
     expect(noSpeech).toBe(1);
