@@ -9,7 +9,7 @@ baseline network ("+hist-cmn": the history joins the CMN channel's mean, no retr
 
 Sets: the CREMA-D test actors of split.json at H = 0, 10, 30, 60 s, and each xcorpus-8k corpus at H = 0
 and 30 s (evaluation only). Whole clips, one at a time. History: the same speaker's other clips of the set
-(any emotion, never the clip itself), whole clips in an order seeded by (1, clip position) until H seconds
+(any emotion, or with --same-emotion only the clip's own; never the clip itself), whole clips in an order seeded by (1, clip position) until H seconds
 of audio, the last clip counted in proportion (history.py). Reported: accuracy (argmax over the six labels),
 macro-F1 over the labels the set has, per-class recall, ECE (15 bins).
 """
@@ -90,6 +90,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--crema-h", default="0,10,30,60")
     ap.add_argument("--xcorpus-h", default="0,30")
+    ap.add_argument("--same-emotion", action="store_true",
+                    help="history from the speaker's other clips of the clip's own emotion only: a caller in one state "
+                         "all call, the worst case for any baseline")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -117,10 +120,11 @@ def main() -> None:
                     stats_cache[(set_name, n_fft)] = clip_stats(LogMel(n_fft), ws)
                 st = stats_cache[(set_name, n_fft)]
                 secs = np.array([len(w) / 8000 for w in ws])
+                callers = [f"{s}|{label}" for s, label in zip(speakers, y)] if args.same_emotion else speakers
                 for h in hs[set_name] if model.baseline else [0.0]:
-                    bases = eval_baselines(st, secs, speakers, h, seed=1) if h > 0 else np.zeros((len(ws), st.shape[1]), np.float32)
+                    bases = eval_baselines(st, secs, callers, h, seed=1) if h > 0 else np.zeros((len(ws), st.shape[1]), np.float32)
                     m = figures(model.probs(ws, bases), y)
-                    m["meanHistorySeconds"] = mean_history(secs, speakers, h)
+                    m["meanHistorySeconds"] = mean_history(secs, callers, h)
                     res.setdefault(set_name, {})[f"{h:g}"] = m
                     print(f"{name:28s} {set_name:13s} H {h:>3g}: acc {m['accuracy']*100:5.1f} F1 {m['macroF1']:.3f} "
                           f"ECE {m['ece']:.3f} hist {m['meanHistorySeconds']:4.1f}s recall " + "/".join(f"{v:.2f}" for v in m["recall"].values()), flush=True)
