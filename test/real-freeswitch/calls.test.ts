@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FsEvent } from '../../src/freeswitch/events.js';
 import { HAVE_CREMA_D, REPO } from '../helpers/paths.js';
@@ -25,6 +26,7 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: monitored
     writeVoice(fs, 'calmb', 'NEU', 4, 2);
     writeVoice(fs, 'calmc', 'NEU', 4, 3);
     writeVoice(fs, 'gone', 'NEU', 2, 4);
+    writeVoice(fs, 'probe', 'NEU', 1, 5);
     // A rule engine (the console's forced actions go through it), no rule of its own.
     ser = await SerAri.start(fs, { rules: 'safety:\n  minCallAgeSeconds: 0\nrules: []\n' });
   }, 120_000);
@@ -157,6 +159,45 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: monitored
     await new Promise((r) => setTimeout(r, 2000)); // past the grace it would have had
     expect(await exists(fs, call.callId)).toBe(true);
     expect(await bugs(fs, call.callId)).toMatch(/audio_fork/);
+  }, 60_000);
+
+  it('mod_audio_fork itself (what the adapter and the simulator rely on): a fork the far end drops keeps its media bug, start is refused until stop', async () => {
+    const call = await placeCall(fs, 'probe', 'plain'); // no hook: ser-ari never touches it
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    const conns: WebSocket[] = [];
+    const protocols: string[] = [];
+    wss.on('connection', (ws, req) => {
+      conns.push(ws);
+      protocols.push(String(req.headers['sec-websocket-protocol']));
+    });
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/probe`;
+    const fork = (rest: string) => fs.api(`uuid_audio_fork ${call.callId} ${rest}`);
+    const seen = (what: string) => fsEvents.filter(({ e }) => e.raw.subclass === `mod_audio_fork::${what}` && e.raw.headers['Unique-ID'] === call.callId).length;
+    try {
+      expect(await fork(`start ${url} mono 8k {"probe":1}`)).toBe('+OK Success\n');
+      await until(() => conns.length === 1 && seen('connect') === 1, 5000, 'fork connected');
+      expect(protocols[0]).toBe('audio.drachtio.org');
+      conns[0]!.terminate(); // the far end goes, no close frame
+      await until(() => seen('disconnect') === 1, 5000, 'mod_audio_fork::disconnect');
+      expect(await bugs(fs, call.callId)).toMatch(/audio_fork/); // still attached
+      expect(await fork(`start ${url} mono 8k`)).toBe('-ERR Operation Failed\n');
+      expect(await fork('send_text {"x":1}')).toBe('+OK Success\n'); // accepted, and goes nowhere
+      expect(await fork('stop')).toBe('+OK Success\n');
+      expect(await bugs(fs, call.callId)).not.toMatch(/audio_fork/);
+      expect(await fork('stop')).toBe('-ERR Operation Failed\n');
+      expect(await fork(`start ${url} mono 8k`)).toBe('+OK Success\n');
+      await until(() => conns.length === 2, 5000, 'a new fork connected');
+      expect(await fork('stop')).toBe('+OK Success\n');
+      // A fork that cannot connect keeps its media bug too.
+      const closedPort = await freePort();
+      expect(await fork(`start ws://127.0.0.1:${closedPort}/x mono 8k`)).toBe('+OK Success\n');
+      await until(() => seen('connect_failed') === 1, 5000, 'mod_audio_fork::connect_failed');
+      expect(await fork(`start ${url} mono 8k`)).toBe('-ERR Operation Failed\n');
+      expect(await fork('stop')).toBe('+OK Success\n');
+    } finally {
+      wss.close();
+    }
   }, 60_000);
 
   it('the caller hanging up leaves nothing behind: no channel, no fork, no claim, the call ended on ser-ari', async () => {

@@ -233,6 +233,14 @@ ${['pbx', 'carrier']
         <action application="park"/>
       </condition>
     </extension>
+    <!-- a caller plain-<key> that ser-ari never hears of (no hook): for probing FreeSWITCH itself -->
+    <extension name="ser-test-plain">
+      <condition field="destination_number" expression="^plain-([a-z0-9]+)$">
+        <action application="hash" data="insert/ser_test/leg_$1/\${uuid}"/>
+        <action application="answer"/>
+        <action application="park"/>
+      </condition>
+    </extension>
     <!-- uuid_transfer <u> decide-<key> XML pbx: the sample's decision point, then what the dialplan read, in hash ser_test/decided_<key> -->
     <extension name="ser-test-decide">
       <condition field="destination_number" expression="^decide-([a-z0-9]+)$">

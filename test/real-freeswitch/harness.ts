@@ -206,15 +206,15 @@ export interface TestCall {
 
 /**
  * A test caller: a carrier-profile leg calls test-<key> on the pbx profile (extension ser-test-monitor:
- * answer, the ser::monitor hook, park); once answered it runs caller-<key> in context carrier: it
+ * answer, the ser::monitor hook, park; plain-<key>: no hook); once answered it runs caller-<key> in context carrier: it
  * records what it hears and plays its voice over and over. Resolves with both legs' uuids.
  */
-export async function placeCall(fs: FreeSwitch, key: string): Promise<TestCall> {
+export async function placeCall(fs: FreeSwitch, key: string, dest: 'test' | 'plain' = 'test'): Promise<TestCall> {
   const callerUuid = randomUUID();
   await fs.api(`hash delete/ser_test/leg_${key}`).catch(() => undefined);
   await fs.api(`hash delete/ser_test/decided_${key}`).catch(() => undefined);
   const reply = await fs.api(
-    `originate {origination_uuid=${callerUuid},origination_caller_id_number=${key},origination_caller_id_name=${key},ignore_early_media=true}sofia/carrier/test-${key}@127.0.0.1:${fs.opts.pbxSipPort} caller-${key} XML carrier`,
+    `originate {origination_uuid=${callerUuid},origination_caller_id_number=${key},origination_caller_id_name=${key},ignore_early_media=true}sofia/carrier/${dest}-${key}@127.0.0.1:${fs.opts.pbxSipPort} caller-${key} XML carrier`,
   );
   if (!reply.startsWith('+OK')) throw new Error(`originate ${key}: ${reply.trim()}\n${fs.logFile().slice(-3000)}`);
   const callId = await until(async () => {

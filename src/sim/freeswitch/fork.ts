@@ -6,7 +6,8 @@ import { encodeL16LE } from '../../freeswitch/l16.js';
  * sub-protocol `audio.drachtio.org`, `Host` without the port and `Origin: http://<host>`; the metadata
  * as the first (text) message; then the caller's voice as raw L16 LE, 320 bytes every 20 ms, the first
  * message 640 bytes (two frames gathered between the connect and the first write); close 1000 "" at
- * hang-up or stop; 1006 (no close frame) when FreeSWITCH is killed.
+ * hang-up or stop; 1006 (no close frame) when FreeSWITCH is killed. When the far end closes or drops
+ * the connection, `onDropped` (mod_audio_fork's CONNECTION_DROPPED: a `mod_audio_fork::disconnect`).
  *
  * Frames are paced on the wall clock (a late timer sends the frames that are due), so the stream keeps
  * 50 frames/s on average as the recordings do (p50 20.0 ms).
@@ -18,6 +19,8 @@ export interface SimForkOptions {
   audio: Float32Array;
   onConnect(): void;
   onConnectFailed(): void;
+  /** The far end closed or lost the connection (not our close/kill): mod_audio_fork's CONNECTION_DROPPED. */
+  onDropped?(): void;
   /** The clip has been sent entirely (the sim then hangs the caller up if asked to). */
   onAudioEnd?(): void;
 }
@@ -35,6 +38,7 @@ export class SimFork {
   textsSent: string[] = [];
   closeCode: number | null = null;
   connected = false;
+  #closedByUs = false;
 
   constructor(o: SimForkOptions) {
     this.#o = o;
@@ -57,6 +61,7 @@ export class SimFork {
       this.closeCode ??= code;
       this.#stopTimer();
       if (!this.connected) o.onConnectFailed();
+      else if (!this.#closedByUs) o.onDropped?.();
     });
   }
 
@@ -74,12 +79,14 @@ export class SimFork {
 
   /** Hang-up, stop, transfer away or shutdown: close 1000 with an empty reason. */
   close(): void {
+    this.#closedByUs = true;
     this.#stopTimer();
     this.#ws.close(1000);
   }
 
   /** SIGKILL: the TCP connection just goes (the server sees 1006). */
   kill(): void {
+    this.#closedByUs = true;
     this.#stopTimer();
     this.#ws.terminate();
   }

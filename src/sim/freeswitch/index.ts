@@ -43,6 +43,12 @@ import { AUTH_REQUEST, GOODBYE, SHUTTING_DOWN, apiResponse, disconnectNotice, ev
  *   `member-queue-start` with its headers as in 04; `callcenter_config queue list members <q>`
  *   answers the recorded pipe table ordered by score DESC, old entries `Abandoned`.
  * - Only `mono 8k` (or 8000) forks are simulated; other layouts answer `-ERR Operation Failed`.
+ * - A fork's media bug stays on the channel from `start` until `stop` or the hang-up, whatever becomes
+ *   of its WebSocket (measured on a real FreeSWITCH 1.10.12 with drachtio's mod_audio_fork,
+ *   test/real-freeswitch): when the far end drops the connection the switch fires
+ *   `mod_audio_fork::disconnect` (no body); while a dead bug (dropped, or never connected) is there a
+ *   new `start` answers `-ERR Operation Failed`, `send_text` `+OK Success` (the text goes nowhere) and
+ *   `stop` `+OK Success` (it removes the bug); `stop` without a bug fails.
  */
 export interface FsSimOptions {
   host?: string;
@@ -79,6 +85,12 @@ export interface SimChannel {
   audio: Float32Array;
   hangupAfterAudio: boolean;
   fork: SimFork | null;
+  /**
+   * mod_audio_fork's media bug is on the channel: from `start` until `stop` or the hang-up, whatever
+   * became of its WebSocket (real FreeSWITCH, test/real-freeswitch: a fork whose far end dropped, or
+   * that never connected, keeps its bug; `start` is refused until `stop`).
+   */
+  forkAttached: boolean;
   forkUrl: string | null;
   forkMetadata: string | null;
   hungUp: boolean;
@@ -186,6 +198,7 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       audio: spec.audio ?? new Float32Array(0),
       hangupAfterAudio: spec.hangupAfterAudio ?? false,
       fork: null,
+      forkAttached: false,
       forkUrl: null,
       forkMetadata: null,
       hungUp: false,
@@ -221,6 +234,7 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
     ch.hungUp = true;
     ch.cause = cause;
     ch.fork?.close();
+    ch.forkAttached = false;
     for (const b of ch.broadcasts) {
       if (b.status !== 'playing') continue;
       b.status = 'break';
@@ -496,7 +510,9 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       if (!url || mix !== 'mono' || (rate !== '8k' && rate !== '8000')) return fail;
       // With 6 arguments the 6th is metadata if it starts with { or [, else a bug name (README).
       const metadata = sixth && /^[{[]/.test(sixth) ? sixth : (seventh ?? null);
-      if (ch.fork?.open) return fail;
+      // One bug per name: a dead fork (dropped by the far end, or never connected) still holds it.
+      if (ch.forkAttached) return fail;
+      ch.forkAttached = true;
       ch.forkUrl = url;
       ch.forkMetadata = metadata;
       const fork = new SimFork({
@@ -505,21 +521,27 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
         audio: ch.audio,
         onConnect: () => this.#later(7, () => !ch.hungUp && this.#emit(this.#forkEvent(ch, 'connect'))),
         onConnectFailed: () => !ch.hungUp && this.#emit(this.#forkEvent(ch, 'connect_failed', '{"reason":"Unable to connect"}')),
+        // The far end went: mod_audio_fork::disconnect, no body; the bug stays until stop or hang-up.
+        onDropped: () => !ch.hungUp && this.#emit(this.#forkEvent(ch, 'disconnect')),
         onAudioEnd: () => ch.hangupAfterAudio && this.#later(20, () => this.hangup(ch.uuid)),
       });
       ch.fork = fork;
       return '+OK Success\n';
     }
     if (action === 'stop') {
-      if (!ch.fork?.open) return fail;
-      if (rest[0]) ch.fork.sendText(rest.slice(rest[0].startsWith('{') ? 0 : 1).join(' '));
-      ch.fork.close();
+      if (!ch.forkAttached) return fail;
+      ch.forkAttached = false;
+      if (ch.fork?.open) {
+        if (rest[0]) ch.fork.sendText(rest.slice(rest[0].startsWith('{') ? 0 : 1).join(' '));
+        ch.fork.close();
+      }
       return '+OK Success\n';
     }
     if (action === 'send_text') {
-      // The api splits its arguments on spaces: a text with spaces fails (03).
-      if (!ch.fork?.open || rest.length !== 1) return fail;
-      ch.fork.sendText(rest[0]!);
+      // The api splits its arguments on spaces: a text with spaces fails (03). A dead fork's bug
+      // takes the text and sends it nowhere (+OK, real FreeSWITCH).
+      if (!ch.forkAttached || rest.length !== 1) return fail;
+      ch.fork?.sendText(rest[0]!);
       return '+OK Success\n';
     }
     return fail;
