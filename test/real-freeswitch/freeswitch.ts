@@ -249,6 +249,13 @@ ${['pbx', 'carrier']
         <action application="park"/>
       </condition>
     </extension>
+    <!-- an agent taking the next caller out of mod_fifo "support" (the consumer) -->
+    <extension name="fifo-agent">
+      <condition field="destination_number" expression="^fifo-agent$">
+        <action application="answer"/>
+        <action application="fifo" data="support out nowait"/>
+      </condition>
+    </extension>
     <!-- where the sample's ser-decide sends an escalated caller -->
     <extension name="agent-priority">
       <condition field="destination_number" expression="^agent-priority$">

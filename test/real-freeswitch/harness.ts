@@ -224,6 +224,20 @@ export async function placeCall(fs: FreeSwitch, key: string, dest: 'test' | 'pla
   return { key, callerUuid, callId };
 }
 
+/**
+ * A test caller that dials `destination` on the pbx profile as it is (e.g. the sample's `support`);
+ * resolves with the caller leg's uuid and, once FreeSWITCH has it, the pbx leg's (found by its caller id).
+ */
+export async function dial(fs: FreeSwitch, key: string, destination: string): Promise<TestCall> {
+  const callerUuid = randomUUID();
+  const reply = await fs.api(
+    `originate {origination_uuid=${callerUuid},origination_caller_id_number=${key},origination_caller_id_name=${key},ignore_early_media=true}sofia/carrier/${destination}@127.0.0.1:${fs.opts.pbxSipPort} caller-${key} XML carrier`,
+  );
+  if (!reply.startsWith('+OK')) throw new Error(`originate ${key}: ${reply.trim()}`);
+  const callId = await until(async () => (await channels(fs)).find((c) => c.name.startsWith('sofia/pbx/') && c.cid_num === key)?.uuid, 5000, `pbx leg of ${key}`);
+  return { key, callerUuid, callId };
+}
+
 export async function getvar(fs: FreeSwitch, uuid: string, name: string): Promise<string> {
   return (await fs.api(`uuid_getvar ${uuid} ${name}`)).trim();
 }

@@ -39,6 +39,7 @@ export class SimFork {
   closeCode: number | null = null;
   connected = false;
   #closedByUs = false;
+  #paused = false;
 
   constructor(o: SimForkOptions) {
     this.#o = o;
@@ -77,6 +78,15 @@ export class SimFork {
     }
   }
 
+  /** The channel's media bugs paused (mod_fifo): the caller's audio goes by unsent until resume(). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+  }
+
   /** Hang-up, stop, transfer away or shutdown: close 1000 with an empty reason. */
   close(): void {
     this.#closedByUs = true;
@@ -105,11 +115,14 @@ export class SimFork {
       const frames = first ? 2 : 1;
       const start = this.#sentFrames * FRAME;
       const end = start + frames * FRAME;
-      const chunk = new Float32Array(frames * FRAME);
-      if (start < audio.length) chunk.set(audio.subarray(start, Math.min(end, audio.length)));
-      this.#ws.send(encodeL16LE(chunk));
       this.#sentFrames += frames;
-      this.framesSent++;
+      // Paused (mod_fifo), the media bug gets no frames: this audio is never sent.
+      if (!this.#paused) {
+        const chunk = new Float32Array(frames * FRAME);
+        if (start < audio.length) chunk.set(audio.subarray(start, Math.min(end, audio.length)));
+        this.#ws.send(encodeL16LE(chunk));
+        this.framesSent++;
+      }
       if (!this.#ended && this.#sentFrames * FRAME >= audio.length) {
         this.#ended = true;
         this.#o.onAudioEnd?.();
