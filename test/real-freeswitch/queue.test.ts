@@ -22,6 +22,7 @@ interface Member {
 describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: the sample dialplan and mod_callcenter (${NEEDS})`, () => {
   let fs: FreeSwitch;
   let ser: SerAri;
+  const ccEvents: Record<string, string>[] = [];
 
   beforeAll(async () => {
     fs = await FreeSwitch.start(FREESWITCH_PREFIX!, { rtp: [32800, 32999], eslPort: await freePort(), pbxSipPort: await freePort(), carrierSipPort: await freePort() });
@@ -32,6 +33,9 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: the sampl
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(fs.dir, 'sounds', 'ivr'), { recursive: true });
     writeFileSync(join(fs.dir, 'sounds', 'ivr', 'ivr-welcome.wav'), encodeWav([Float32Array.from({ length: 24000 }, (_, i) => 0.05 * Math.sin((2 * Math.PI * 600 * i) / 8000))], 8000, 'pcm16'));
+    fs.esl!.on('event', (e) => {
+      if (e.raw.subclass === 'callcenter::info') ccEvents.push(e.raw.headers);
+    });
     ser = await SerAri.start(fs, { rules: 'safety:\n  minCallAgeSeconds: 0\nrules: []\n', extraYaml: 'targets:\n  dialplan: ["pbx,fifo-support"]' });
   }, 120_000);
 
@@ -65,8 +69,13 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: the sampl
     });
     expect(phase.queue).toBe('support');
     const waiting = await until(async () => (await members()).find((m) => m.session === c.callId && m.state === 'Waiting'), 5000, 'member waiting');
-    console.log(`in queue: member ${waiting.uuid} base_score ${waiting.baseScore}, QUEUE_PRIO ${await getvar(fs, c.callId, 'QUEUE_PRIO')}, cc_base_score ${await getvar(fs, c.callId, 'cc_base_score')}`);
-    expect(waiting.baseScore).toBe(Number(await getvar(fs, c.callId, 'cc_base_score')));
+    // mod_callcenter took the cc_base_score ser-ari had written on the channel when the caller entered
+    // (the member-queue-start event carries the channel's variables at that moment).
+    const start = ccEvents.find((h) => h['CC-Action'] === 'member-queue-start' && h['CC-Member-Session-UUID'] === c.callId);
+    expect(start).toBeDefined();
+    console.log(`in queue: member ${waiting.uuid} base_score ${waiting.baseScore}; at entry QUEUE_PRIO ${start!['variable_QUEUE_PRIO']} cc_base_score ${start!['variable_cc_base_score']}; now QUEUE_PRIO ${await getvar(fs, c.callId, 'QUEUE_PRIO')}`);
+    expect(start!['variable_cc_base_score']).toBeDefined();
+    expect(waiting.baseScore).toBe(Number(start!['variable_cc_base_score']));
 
     const res = await ser.force(c.callId, { kind: 'priority', set: 5 });
     console.log(`forced priority 5: ${res.status} ${JSON.stringify(res.body)}`);
