@@ -344,6 +344,19 @@ ${['pbx', 'carrier']
     return this.esl.api(command);
   }
 
+  /** kill -9, as a crash does. */
+  async kill9(): Promise<void> {
+    const child = this.child;
+    const esl = this.esl;
+    this.esl = null;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    await esl?.close();
+  }
+
   /** Stops FreeSWITCH: `fsctl shutdown`, then SIGKILL if it lingers. */
   async stop(): Promise<void> {
     const child = this.child;

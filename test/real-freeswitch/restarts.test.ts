@@ -133,4 +133,34 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: link drop
     await until(async () => (await claims(fs)).size === 0, 10_000, 'no claims');
     expect(await s.calls()).toEqual([]);
   }, 90_000);
+
+  it('FreeSWITCH shuts down (fsctl shutdown) and, later, crashes (kill -9) under ser-ari: the calls end, ser-ari reconnects to the new FreeSWITCH and taps the next caller', async () => {
+    const s = (ser = await SerAri.start(fs));
+    for (const [n, how] of [[1, 'shutdown'], [2, 'kill9']] as const) {
+      const c = await placeCall(fs, n === 1 ? 'ra' : 'rb');
+      await until(() => tapped(s, c.callId) > 0, 15_000, 'tapped');
+      const t0 = Date.now();
+      if (how === 'shutdown') {
+        // A shutdown hangs every call up (SYSTEM_SHUTDOWN) before the event socket closes: ended at once.
+        await fs.stop();
+        await until(() => s.eventsOf(c.callId, 'call.ended').length > 0, 15_000, 'the call ended on ser-ari after the shutdown');
+      } else {
+        // A crash says nothing: the fork drops (1006) and the re-forks fail while FreeSWITCH is away; the
+        // call can only be known gone once ser-ari reaches FreeSWITCH again (reconcile).
+        await fs.kill9();
+      }
+      await until(async () => !(await s.eslConnected()), 10_000, 'ser-ari sees FreeSWITCH gone');
+      await fs.run();
+      await until(() => s.eslConnected(), 20_000, 'ser-ari reconnected');
+      await until(() => s.eventsOf(c.callId, 'call.ended').length > 0, 10_000, `the call ended on ser-ari after ${how}`);
+      const ended = s.eventsOf(c.callId, 'call.ended')[0]!;
+      console.log(`${how}: call ended (${String(ended.reason)}) ${Date.parse(ended.ts as string) - t0} ms after; FreeSWITCH back and ser-ari reconnected ${Date.now() - t0} ms after; tap events ${JSON.stringify(s.eventsOf(c.callId, 'tap').map((e) => e.state))}`);
+      expect(await s.calls()).toEqual([]);
+      const next = await placeCall(fs, 'da');
+      await until(() => tapped(s, next.callId) > 0, 15_000, 'the next caller tapped');
+      await until(() => scored(s, next.callId) >= 1, 15_000, 'and scored');
+      expect(await fs.api(`uuid_kill ${next.callerUuid}`)).toMatch(/^\+OK/);
+      await until(async () => (await claims(fs)).size === 0, 10_000, 'no claims');
+    }
+  }, 120_000);
 });
