@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../../src/audio/wav.js';
 import { HAVE_CREMA_D } from '../helpers/paths.js';
 import { FreeSwitch, FREESWITCH_PREFIX, NEEDS } from './freeswitch.js';
-import { claims, dial, freePort, getvar, hangupAll, placeCall, SerAri, until, writeVoice } from './harness.js';
+import { claims, dial, exists, freePort, getvar, hangupAll, placeCall, SerAri, until, writeVoice } from './harness.js';
 
 /*
  * The sample dialplan as a whole on a real FreeSWITCH 1.10 (dialplan/freeswitch/ser-ari.xml): a caller
@@ -29,6 +29,7 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: the sampl
     writeVoice(fs, 'qa', 'NEU', 3, 0);
     writeVoice(fs, 'qb', 'NEU', 3, 1);
     writeVoice(fs, 'qc', 'NEU', 3, 2);
+    writeVoice(fs, 'qd', 'NEU', 3, 3);
     // The sample's welcome prompt (ivr/ivr-welcome.wav under the sounds dir): 3 s of a quiet tone.
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(fs.dir, 'sounds', 'ivr'), { recursive: true });
@@ -135,5 +136,34 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: the sampl
     await until(() => ser.isTapped(c.callId), 5000, 'tapped again after leaving mod_fifo');
     const n = ser.eventsOf(c.callId, 'emotion').length;
     await until(() => ser.eventsOf(c.callId, 'emotion').length >= n + 2, 10_000, 'scored again in mod_callcenter');
+  }, 60_000);
+
+  it('a warning to a caller waiting in mod_callcenter (hold music playing) plays to the end before the hang-up', async () => {
+    const fsEvents: { at: number; h: Record<string, string> }[] = [];
+    const onEvent = (e: { raw: { name: string; headers: Record<string, string> } }) => {
+      if (e.raw.name === 'PLAYBACK_STOP' || e.raw.name === 'PLAYBACK_START' || e.raw.name === 'CHANNEL_HANGUP') fsEvents.push({ at: Date.now(), h: e.raw.headers });
+    };
+    fs.esl!.on('event', onEvent);
+    try {
+      const c = await placeCall(fs, 'qd');
+      await until(() => ser.eventsOf(c.callId, 'tap').some((e) => e.state === 'tapped'), 15_000, 'tapped');
+      expect(await fs.api(`uuid_transfer ${c.callId} queue-support XML pbx`)).toMatch(/^\+OK/);
+      await until(() => ser.eventsOf(c.callId, 'call.phase').some((e) => e.phase === 'queued'), 10_000, 'queued');
+      await until(() => fsEvents.some(({ h }) => h['Unique-ID'] === c.callId && h['Event-Name'] === 'PLAYBACK_START'), 5000, 'hold music playing');
+      const forcedAt = Date.now();
+      const res = await ser.force(c.callId, { kind: 'hangup', cause: 'normal', warn: { media: 'sound:ser-abuse-warning', graceSeconds: 1 } });
+      expect(res.status).toBe(200);
+      await until(async () => !(await exists(fs, c.callId)), 30_000, 'hung up');
+      const mine = fsEvents.filter(({ h }) => h['Unique-ID'] === c.callId);
+      const stop = mine.find(({ h }) => h['Event-Name'] === 'PLAYBACK_STOP' && h['Playback-File-Path']?.endsWith('ser-abuse-warning.wav'));
+      const hangup = mine.find(({ h }) => h['Event-Name'] === 'CHANNEL_HANGUP');
+      console.log(`in mod_callcenter: ${mine.map(({ at, h }) => `${at - forcedAt} ms ${h['Event-Name']} ${h['Playback-File-Path'] ?? ''} ${h['Playback-Status'] ?? ''}`).join('; ')}`);
+      expect(stop?.h['Playback-Status']).toBe('done');
+      expect(stop!.at - forcedAt).toBeGreaterThan(8000); // the 8.77 s prompt, to its end
+      expect(hangup!.at - stop!.at).toBeGreaterThan(800);
+      expect(ser.eventsOf(c.callId, 'action').map((e) => e.outcome)).toContain('executed');
+    } finally {
+      fs.esl!.off('event', onEvent as never);
+    }
   }, 60_000);
 });

@@ -18,7 +18,7 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: link drop
   beforeAll(async () => {
     fs = await FreeSwitch.start(FREESWITCH_PREFIX!, { rtp: [32400, 32599], eslPort: await freePort(), pbxSipPort: await freePort(), carrierSipPort: await freePort() });
     proxy = await TcpProxy.start(fs.eslPort);
-    for (const [i, key] of ['da', 'db', 'ra', 'rb'].entries()) writeVoice(fs, key, 'NEU', 3, i);
+    for (const [i, key] of ['da', 'db', 'ra', 'rb', 'ta', 'tb', 'tc', 'td'].entries()) writeVoice(fs, key, 'NEU', 3, i);
   }, 120_000);
 
   afterEach(async () => {
@@ -163,4 +163,28 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: link drop
       await until(async () => (await claims(fs)).size === 0, 10_000, 'no claims');
     }
   }, 120_000);
+
+  it('two ser-ari instances on one FreeSWITCH: both get every hook, each call is tapped by exactly one of them (mod_hash claim), one fork per call', async () => {
+    const a = (ser = await SerAri.start(fs, { instance: 'inst-a' }));
+    const b = await SerAri.start(fs, { instance: 'inst-b' });
+    try {
+      const calls = await Promise.all(['ta', 'tb', 'tc', 'td'].map((k) => placeCall(fs, k)));
+      await until(async () => (await Promise.all(calls.map(async (c) => (await a.isTapped(c.callId)) || (await b.isTapped(c.callId))))).every(Boolean), 15_000, 'every call tapped');
+      const held = await claims(fs);
+      for (const c of calls) {
+        const byA = (await a.calls()).includes(c.callId);
+        const byB = (await b.calls()).includes(c.callId);
+        expect(byA !== byB, `${c.key} tapped by exactly one`).toBe(true);
+        expect(held.get(c.callId)).toBe(byA ? 'inst-a' : 'inst-b');
+        expect((await bugs(fs, c.callId)).match(/audio_fork/g)?.length).toBe(1);
+      }
+      console.log(`claims: ${JSON.stringify([...held.values()])}; "claimed by another" logged ${a.logged(/claimed by another ser-ari instance/) + b.logged(/claimed by another ser-ari instance/)} times`);
+      expect(a.logged(/claimed by another ser-ari instance/) + b.logged(/claimed by another ser-ari instance/)).toBe(calls.length);
+      // Each instance deletes its own claims when its calls end.
+      await hangupAll(fs);
+      await until(async () => (await claims(fs)).size === 0, 10_000, 'both instances dropped their claims');
+    } finally {
+      await b.stop('SIGKILL');
+    }
+  }, 60_000);
 });
