@@ -41,7 +41,7 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: monitored
 
   afterAll(async () => {
     await ser?.stop();
-    await fs?.stop();
+    await fs?.dispose();
   });
 
   const classified = (id: string) => ser.eventsOf(id, 'emotion').filter((e) => e.probs && e.speech);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -342,6 +342,12 @@ ${['pbx', 'carrier']
   async api(command: string): Promise<string> {
     if (!this.esl) throw new Error('FreeSWITCH not running');
     return this.esl.api(command);
+  }
+
+  /** Stops FreeSWITCH and removes its temp dir (config, logs, recordings). */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** kill -9, as a crash does. */

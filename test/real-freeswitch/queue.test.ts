@@ -47,7 +47,7 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: the sampl
 
   afterAll(async () => {
     await ser?.stop();
-    await fs?.stop();
+    await fs?.dispose();
   });
 
   const members = async (): Promise<Member[]> => {

@@ -34,7 +34,7 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: link drop
   afterAll(async () => {
     await ser?.stop('SIGKILL');
     await proxy?.close();
-    await fs?.stop();
+    await fs?.dispose();
   });
 
   const tapped = (s: SerAri, id: string) => s.eventsOf(id, 'tap').filter((e) => e.state === 'tapped').length;
