@@ -13,7 +13,7 @@ import { EslClient } from './esl-client.js';
 import { CUSTOM_SUBCLASSES, EVENT_NAMES } from './events.js';
 import { ForkIngress } from './fork-ingress.js';
 import { FsMonitor, type FsCallInfo } from './monitor.js';
-import { queuePhaseOf } from './queue-phase.js';
+import { fifoMediaOf, queuePhaseOf } from './queue-phase.js';
 
 export interface FreeSwitchOptions {
   config: Config;
@@ -89,6 +89,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
     });
     call.onRelease(async () => {
       written.delete(callId);
+      fifoPaused.delete(callId);
       ingress.release(callId);
       fsControl.forget(callId);
       await o.audioPath.closeCall(callId);
@@ -107,10 +108,22 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   });
   monitor.on('ended', (callId) => void o.calls.get(callId)?.end('hangup'));
   // Queue phases: mod_callcenter / mod_fifo say when a caller joins a queue and when it reaches an agent.
+  // mod_fifo also pauses a waiting caller's media bugs (queue-phase.ts): its fork sends nothing until a
+  // consumer takes it or it leaves, so the call is published untapped meanwhile, tapped again after.
+  const fifoPaused = new Set<string>();
   client.on('event', (e) => {
     if (e.type !== 'other' || e.raw.name !== 'CUSTOM') return;
     const moved = queuePhaseOf(e.raw);
     if (moved) o.calls.get(moved.callId)?.update({ phase: moved.phase, queue: moved.queue, ...(moved.agent ? { agent: moved.agent } : {}) });
+    const media = fifoMediaOf(e.raw);
+    const call = media && o.calls.get(media.callId);
+    if (!media || !call) return;
+    if (media.paused) {
+      fifoPaused.add(media.callId);
+      call.tap('untapped', 'waiting in mod_fifo, which pauses the channel\'s media bugs: the caller is not heard until a consumer takes the call or it leaves the fifo');
+    } else if (fifoPaused.delete(media.callId) && ingress.isConnected(media.callId)) {
+      call.tap('tapped', null);
+    }
   });
   client.on('down', (reason) => {
     lastError = reason;

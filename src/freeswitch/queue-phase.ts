@@ -36,3 +36,26 @@ export function queuePhaseOf(e: EslEvent): QueuePhase | null {
   }
   return null;
 }
+
+/**
+ * mod_fifo pauses every media bug of a channel while it waits in a fifo (`switch_core_media_bug_pause`
+ * when `fifo <name> in` starts; resumed when a consumer bridges it or when it leaves the fifo). Measured
+ * on a real FreeSWITCH 1.10.12 (test/real-freeswitch/queue.test.ts): a waiting caller's mono fork sends
+ * no frames at all, the same fork streams again once a consumer takes the call (`bridge-caller-start`)
+ * or the caller leaves without one (`abort`, e.g. transferred out). mod_callcenter does not do this.
+ * `paused` true: the caller is not heard from now on; false: it is heard again.
+ */
+export interface FifoMedia {
+  callId: string;
+  paused: boolean;
+}
+
+export function fifoMediaOf(e: EslEvent): FifoMedia | null {
+  if (e.subclass !== 'fifo::info') return null;
+  const callId = e.headers['Unique-ID'];
+  const action = e.headers['FIFO-Action'];
+  if (!callId) return null;
+  if (action === 'push') return { callId, paused: true };
+  if (action === 'bridge-caller-start' || action === 'abort') return { callId, paused: false };
+  return null;
+}

@@ -39,6 +39,34 @@ describe('FreeSWITCH adapter', () => {
     expect(s.registry.get(callId)).toMatchObject({ phase: 'queued', priority: 3 });
   }, 30_000);
 
+  it('a caller waiting in mod_fifo is published untapped (mod_fifo pauses its media bugs: nothing is heard), and tapped again once a consumer takes it', async () => {
+    const config = configSchema.parse({ http: { port: 0 }, model: { path: MODEL }, history: { store: 'none' }, freeswitch: { instance: 'f', context: 'pbx' } });
+    service = await startService({ config, logger: createLogger('silent'), simulate: 'freeswitch' });
+    const s = service;
+    const events: SerEvent[] = [];
+    s.bus.subscribe((e) => events.push(e));
+    const sim = s.fsSim!;
+    const callId = sim.placeCall({ audio: new Float32Array(8000 * 60), number: '15550203' });
+    const taps = () => events.flatMap((e) => (e.type === 'tap' && e.callId === callId ? [e.state] : []));
+    const scored = () => events.filter((e) => e.type === 'emotion' && e.callId === callId).length;
+    await until(() => s.registry.get(callId)?.tapped === true && scored() >= 1, 15_000, 'tapped and scored');
+
+    expect(await s.pbx.control.transfer(callId, { context: 'pbx', extension: 'fifo-support' })).toEqual({ ok: true });
+    await until(() => s.registry.get(callId)?.phase === 'queued', 5_000, 'queued');
+    expect(s.registry.get(callId)).toMatchObject({ queue: 'support', tapped: false });
+    expect(taps()).toEqual(['tapped', 'untapped']);
+    expect(events.find((e) => e.type === 'tap' && e.state === 'untapped')).toMatchObject({ reason: expect.stringMatching(/mod_fifo/) });
+    await new Promise((r) => setTimeout(r, 300));
+    const during = scored();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(scored()).toBe(during); // nothing heard while it waits
+
+    expect(sim.fifoConsume('support')).toBe(callId);
+    await until(() => s.registry.get(callId)?.phase === 'agent' && s.registry.get(callId)?.tapped === true, 5_000, 'with the agent, tapped');
+    await until(() => scored() >= during + 2, 10_000, 'scored again');
+    expect(taps()).toEqual(['tapped', 'untapped', 'tapped']);
+  }, 30_000);
+
   it('a fork that cannot reach ser-ari is retried, then the call goes on untapped (never hung up)', async () => {
     // FreeSWITCH is told a URL where nothing listens (a wrong SER_FORK_URL, a firewall).
     const config = configSchema.parse({ http: { port: 0 }, model: { path: MODEL }, history: { store: 'none' }, freeswitch: { forkUrl: 'ws://127.0.0.1:9/' } });

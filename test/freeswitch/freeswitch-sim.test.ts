@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FsCallControl } from '../../src/freeswitch/call-control.js';
 import { EslClient } from '../../src/freeswitch/esl-client.js';
@@ -183,6 +183,41 @@ describe('FreeSWITCH simulator, ESL client, fork ingress, monitor and call contr
     // Re-subscribed: the next call's hook arrives on the new connection.
     const second = w.sim.placeCall({ audio: clip(8000).floats });
     await until(() => w.ingress.isConnected(second), 5000, 'second call tapped');
+  });
+
+  it('a fork the far end drops keeps its media bug, as the real mod_audio_fork does: disconnect event, start refused and send_text swallowed until stop (real FreeSWITCH, test/real-freeswitch)', async () => {
+    const w = await world();
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    teardown.push(() => new Promise<void>((r) => wss.close(() => r())));
+    const conns: WebSocket[] = [];
+    wss.on('connection', (ws) => conns.push(ws));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/probe`;
+    const uuid = w.sim.placeCall({ hook: false, audio: clip(200_000).floats });
+    const fork = (rest: string) => w.client.api(`uuid_audio_fork ${uuid} ${rest}`);
+    const seen = (what: string) => w.events.filter((e) => e.type === 'mod_audio_fork' && e.what === what && e.uuid === uuid).length;
+    expect(await fork(`start ${url} mono 8k {"probe":1}`)).toBe('+OK Success\n');
+    await until(() => conns.length === 1 && seen('connect') === 1, 5000, 'fork connected');
+    conns[0]!.terminate(); // the far end goes, no close frame
+    await until(() => seen('disconnect') === 1, 5000, 'mod_audio_fork::disconnect');
+    expect(w.events.find((e) => e.type === 'mod_audio_fork' && e.what === 'disconnect')!.raw.body ?? '').toBe('');
+    expect(await fork(`start ${url} mono 8k`)).toBe('-ERR Operation Failed\n');
+    expect(await fork('send_text {"x":1}')).toBe('+OK Success\n');
+    expect(await fork('stop')).toBe('+OK Success\n');
+    expect(await fork('stop')).toBe('-ERR Operation Failed\n');
+    expect(await fork(`start ${url} mono 8k`)).toBe('+OK Success\n');
+    await until(() => conns.length === 2, 5000, 'a new fork connected');
+    expect(await fork('stop')).toBe('+OK Success\n');
+    // A fork that cannot connect keeps its media bug too.
+    const dead = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => dead.once('listening', r));
+    const closedPort = (dead.address() as { port: number }).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    expect(await fork(`start ws://127.0.0.1:${closedPort}/x mono 8k`)).toBe('+OK Success\n');
+    await until(() => seen('connect_failed') === 1, 5000, 'mod_audio_fork::connect_failed');
+    expect(await fork(`start ${url} mono 8k`)).toBe('-ERR Operation Failed\n');
+    expect(await fork('stop')).toBe('+OK Success\n');
+    expect(await fork(`start ${url} mono 8k`)).toBe('+OK Success\n');
   });
 
   it('a call that ends while the socket is down is ended by the reconcile; a restart leaves no calls and forks see 1000', async () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { EslParser, parseEventBody } from '../../src/freeswitch/esl-parser.js';
-import { queuePhaseOf } from '../../src/freeswitch/queue-phase.js';
+import { fifoMediaOf, queuePhaseOf } from '../../src/freeswitch/queue-phase.js';
 import { connScripts, loadRecording, wire } from './recordings.js';
 
 /** Recording 04's queue events, read as ser-ari reads them: who joined a queue, who reached an agent. */
 describe('queue phases from the recorded mod_callcenter and mod_fifo events (04)', () => {
+  const fifoMedia: string[] = [];
   const moves = (() => {
     const out: string[] = [];
     for (const script of connScripts(loadRecording('04-queues.json'))) {
@@ -14,6 +15,8 @@ describe('queue phases from the recorded mod_callcenter and mod_fifo events (04)
         const e = parseEventBody(m);
         const p = e && queuePhaseOf(e);
         if (p) out.push(`${p.callId.slice(0, 8)} ${p.phase} ${p.queue}${p.agent ? ` ${p.agent}` : ''}`);
+        const f = e && fifoMediaOf(e);
+        if (f) fifoMedia.push(`${f.callId.slice(0, 8)} ${f.paused ? 'paused' : 'heard'}`);
       }
     }
     return out;
@@ -36,5 +39,9 @@ describe('queue phases from the recorded mod_callcenter and mod_fifo events (04)
       '23e46749 queued support',
       expect.stringMatching(/^aab668cf agent support sofia\/pbx\/2000@/),
     ]);
+  });
+
+  it('mod_fifo pauses a waiting caller\'s media bugs: paused at push, heard again when bridged to the consumer or when it leaves (abort)', () => {
+    expect(fifoMedia).toEqual(['a8594a83 paused', 'aab668cf paused', '23e46749 paused', 'aab668cf heard', '23e46749 heard', 'a8594a83 heard']);
   });
 });

@@ -6,7 +6,8 @@ import { encodeL16LE } from '../../freeswitch/l16.js';
  * sub-protocol `audio.drachtio.org`, `Host` without the port and `Origin: http://<host>`; the metadata
  * as the first (text) message; then the caller's voice as raw L16 LE, 320 bytes every 20 ms, the first
  * message 640 bytes (two frames gathered between the connect and the first write); close 1000 "" at
- * hang-up or stop; 1006 (no close frame) when FreeSWITCH is killed.
+ * hang-up or stop; 1006 (no close frame) when FreeSWITCH is killed. When the far end closes or drops
+ * the connection, `onDropped` (mod_audio_fork's CONNECTION_DROPPED: a `mod_audio_fork::disconnect`).
  *
  * Frames are paced on the wall clock (a late timer sends the frames that are due), so the stream keeps
  * 50 frames/s on average as the recordings do (p50 20.0 ms).
@@ -18,6 +19,8 @@ export interface SimForkOptions {
   audio: Float32Array;
   onConnect(): void;
   onConnectFailed(): void;
+  /** The far end closed or lost the connection (not our close/kill): mod_audio_fork's CONNECTION_DROPPED. */
+  onDropped?(): void;
   /** The clip has been sent entirely (the sim then hangs the caller up if asked to). */
   onAudioEnd?(): void;
 }
@@ -35,6 +38,8 @@ export class SimFork {
   textsSent: string[] = [];
   closeCode: number | null = null;
   connected = false;
+  #closedByUs = false;
+  #paused = false;
 
   constructor(o: SimForkOptions) {
     this.#o = o;
@@ -57,6 +62,7 @@ export class SimFork {
       this.closeCode ??= code;
       this.#stopTimer();
       if (!this.connected) o.onConnectFailed();
+      else if (!this.#closedByUs) o.onDropped?.();
     });
   }
 
@@ -72,14 +78,25 @@ export class SimFork {
     }
   }
 
+  /** The channel's media bugs paused (mod_fifo): the caller's audio goes by unsent until resume(). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+  }
+
   /** Hang-up, stop, transfer away or shutdown: close 1000 with an empty reason. */
   close(): void {
+    this.#closedByUs = true;
     this.#stopTimer();
     this.#ws.close(1000);
   }
 
   /** SIGKILL: the TCP connection just goes (the server sees 1006). */
   kill(): void {
+    this.#closedByUs = true;
     this.#stopTimer();
     this.#ws.terminate();
   }
@@ -98,11 +115,14 @@ export class SimFork {
       const frames = first ? 2 : 1;
       const start = this.#sentFrames * FRAME;
       const end = start + frames * FRAME;
-      const chunk = new Float32Array(frames * FRAME);
-      if (start < audio.length) chunk.set(audio.subarray(start, Math.min(end, audio.length)));
-      this.#ws.send(encodeL16LE(chunk));
       this.#sentFrames += frames;
-      this.framesSent++;
+      // Paused (mod_fifo), the media bug gets no frames: this audio is never sent.
+      if (!this.#paused) {
+        const chunk = new Float32Array(frames * FRAME);
+        if (start < audio.length) chunk.set(audio.subarray(start, Math.min(end, audio.length)));
+        this.#ws.send(encodeL16LE(chunk));
+        this.framesSent++;
+      }
       if (!this.#ended && this.#sentFrames * FRAME >= audio.length) {
         this.#ended = true;
         this.#o.onAudioEnd?.();

@@ -42,7 +42,19 @@ import { AUTH_REQUEST, GOODBYE, SHUTTING_DOWN, apiResponse, disconnectNotice, ev
  *   uuid and score = base score (seconds in queue ignored) and fires `callcenter::info`
  *   `member-queue-start` with its headers as in 04; `callcenter_config queue list members <q>`
  *   answers the recorded pipe table ordered by score DESC, old entries `Abandoned`.
+ * - mod_fifo: `uuid_transfer <u> fifo-<name> XML <ctx>` (or what `fifoExtensions` maps) puts the caller
+ *   in fifo <name> (`fifo::info` push, FIFO-Slot = fifo_priority, 5 when unset: ASSUMED) and **pauses its
+ *   fork** (no frames; the caller's audio meanwhile is lost, not queued), as the real mod_fifo pauses a
+ *   waiting channel's media bugs (measured, test/real-freeswitch/queue.test.ts). `fifoConsume(name)`
+ *   pops the lowest slot (caller_pop, consumer_pop, bridge-caller-start) and resumes the fork; leaving
+ *   otherwise (transfer, hang-up) fires `abort` and resumes it.
  * - Only `mono 8k` (or 8000) forks are simulated; other layouts answer `-ERR Operation Failed`.
+ * - A fork's media bug stays on the channel from `start` until `stop` or the hang-up, whatever becomes
+ *   of its WebSocket (measured on a real FreeSWITCH 1.10.12 with drachtio's mod_audio_fork,
+ *   test/real-freeswitch): when the far end drops the connection the switch fires
+ *   `mod_audio_fork::disconnect` (no body); while a dead bug (dropped, or never connected) is there a
+ *   new `start` answers `-ERR Operation Failed`, `send_text` `+OK Success` (the text goes nowhere) and
+ *   `stop` `+OK Success` (it removes the bug); `stop` without a bug fails.
  */
 export interface FsSimOptions {
   host?: string;
@@ -54,6 +66,8 @@ export interface FsSimOptions {
   playbackMs?: number;
   /** `uuid_transfer <u> <ext> XML <ctx>`: extensions that run `callcenter <queue>` (default queue-<name>). */
   queueExtensions?: (ext: string) => string | null;
+  /** `uuid_transfer <u> <ext> XML <ctx>`: extensions that run `fifo <name> in` (default fifo-<name>). */
+  fifoExtensions?: (ext: string) => string | null;
 }
 
 export interface FsSimCallSpec {
@@ -79,6 +93,12 @@ export interface SimChannel {
   audio: Float32Array;
   hangupAfterAudio: boolean;
   fork: SimFork | null;
+  /**
+   * mod_audio_fork's media bug is on the channel: from `start` until `stop` or the hang-up, whatever
+   * became of its WebSocket (real FreeSWITCH, test/real-freeswitch: a fork whose far end dropped, or
+   * that never connected, keeps its bug; `start` is refused until `stop`).
+   */
+  forkAttached: boolean;
   forkUrl: string | null;
   forkMetadata: string | null;
   hungUp: boolean;
@@ -86,6 +106,9 @@ export interface SimChannel {
   transfers: string[];
   broadcasts: { file: string; status: 'playing' | 'done' | 'break' | 'not-found' }[];
   queue: string | null;
+  /** The mod_fifo this caller waits in (its fork paused meanwhile), and when it was pushed. */
+  fifo: string | null;
+  fifoSince: number;
 }
 
 export interface FsSimEvents {
@@ -186,6 +209,7 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       audio: spec.audio ?? new Float32Array(0),
       hangupAfterAudio: spec.hangupAfterAudio ?? false,
       fork: null,
+      forkAttached: false,
       forkUrl: null,
       forkMetadata: null,
       hungUp: false,
@@ -193,6 +217,8 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       transfers: [],
       broadcasts: [],
       queue: null,
+      fifo: null,
+      fifoSince: 0,
     };
     this.#channels.set(uuid, ch);
     this.#emit(this.#channelEvent('CHANNEL_CREATE', ch, 'CS_INIT', 'DOWN'));
@@ -220,7 +246,9 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
     if (!ch || ch.hungUp) return false;
     ch.hungUp = true;
     ch.cause = cause;
+    if (ch.fifo) this.#leaveFifo(ch);
     ch.fork?.close();
+    ch.forkAttached = false;
     for (const b of ch.broadcasts) {
       if (b.status !== 'playing') continue;
       b.status = 'break';
@@ -496,7 +524,9 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       if (!url || mix !== 'mono' || (rate !== '8k' && rate !== '8000')) return fail;
       // With 6 arguments the 6th is metadata if it starts with { or [, else a bug name (README).
       const metadata = sixth && /^[{[]/.test(sixth) ? sixth : (seventh ?? null);
-      if (ch.fork?.open) return fail;
+      // One bug per name: a dead fork (dropped by the far end, or never connected) still holds it.
+      if (ch.forkAttached) return fail;
+      ch.forkAttached = true;
       ch.forkUrl = url;
       ch.forkMetadata = metadata;
       const fork = new SimFork({
@@ -505,21 +535,27 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
         audio: ch.audio,
         onConnect: () => this.#later(7, () => !ch.hungUp && this.#emit(this.#forkEvent(ch, 'connect'))),
         onConnectFailed: () => !ch.hungUp && this.#emit(this.#forkEvent(ch, 'connect_failed', '{"reason":"Unable to connect"}')),
+        // The far end went: mod_audio_fork::disconnect, no body; the bug stays until stop or hang-up.
+        onDropped: () => !ch.hungUp && this.#emit(this.#forkEvent(ch, 'disconnect')),
         onAudioEnd: () => ch.hangupAfterAudio && this.#later(20, () => this.hangup(ch.uuid)),
       });
       ch.fork = fork;
       return '+OK Success\n';
     }
     if (action === 'stop') {
-      if (!ch.fork?.open) return fail;
-      if (rest[0]) ch.fork.sendText(rest.slice(rest[0].startsWith('{') ? 0 : 1).join(' '));
-      ch.fork.close();
+      if (!ch.forkAttached) return fail;
+      ch.forkAttached = false;
+      if (ch.fork?.open) {
+        if (rest[0]) ch.fork.sendText(rest.slice(rest[0].startsWith('{') ? 0 : 1).join(' '));
+        ch.fork.close();
+      }
       return '+OK Success\n';
     }
     if (action === 'send_text') {
-      // The api splits its arguments on spaces: a text with spaces fails (03).
-      if (!ch.fork?.open || rest.length !== 1) return fail;
-      ch.fork.sendText(rest[0]!);
+      // The api splits its arguments on spaces: a text with spaces fails (03). A dead fork's bug
+      // takes the text and sends it nowhere (+OK, real FreeSWITCH).
+      if (!ch.forkAttached || rest.length !== 1) return fail;
+      ch.fork?.sendText(rest[0]!);
       return '+OK Success\n';
     }
     return fail;
@@ -529,6 +565,7 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
     ch.transfers.push(target);
     const inline = /^'?(.*?)'? inline$/.exec(target);
     let queue: string | null = null;
+    let fifo: string | null = null;
     if (inline) {
       for (const step of inline[1]!.split(',')) {
         const colon = step.indexOf(':');
@@ -542,7 +579,9 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
     } else {
       const ext = target.split(' ')[0]!;
       queue = (this.#o.queueExtensions ?? ((e: string) => (e.startsWith('queue-') ? e.slice(6) : null)))(ext);
+      fifo = (this.#o.fifoExtensions ?? ((e: string) => (e.startsWith('fifo-') ? e.slice(5) : null)))(ext);
     }
+    if (ch.fifo) this.#leaveFifo(ch);
     if (ch.application === 'park') {
       this.#emit(this.#channelEvent('CHANNEL_UNPARK', ch, 'CS_EXECUTE', 'ACTIVE'));
       this.#executeComplete(ch, 'park', '', '_none_');
@@ -564,8 +603,55 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       this.#members.push({ queue, memberUuid, sessionUuid: ch.uuid, number: ch.number, name: ch.callerName, baseScore: Number(ch.variables.get('cc_base_score') ?? 0) || 0, systemEpoch, joinedEpoch: now, state: 'Waiting' });
       this.#execute(ch, 'callcenter', queue);
       this.#emit(this.#callcenterEvent(ch, 'member-queue-start', queue, memberUuid));
+    } else if (fifo) {
+      // `fifo <name> in`: mod_fifo pauses the channel's media bugs first (the fork sends nothing), then pushes it.
+      ch.fifo = fifo;
+      ch.fifoSince = performance.now();
+      ch.fork?.pause();
+      this.#execute(ch, 'fifo', `${fifo} in`);
+      this.#emit(this.#fifoEvent(ch, 'push', fifo, [['FIFO-Slot', ch.variables.get('fifo_priority') ?? '5']]));
     } else this.#execute(ch, inline ? 'transfer' : 'park', target);
     return '+OK\n';
+  }
+
+  /**
+   * A consumer (`fifo <name> out`, channel `consumer`) takes the next caller of fifo `name`: the lowest
+   * slot (fifo_priority) first, then the longest waiting (04: priority 1 before 3 and 5). Fires
+   * caller_pop, consumer_pop and bridge-caller-start as in 04 and resumes the caller's media bugs (the
+   * fork streams again). Returns the caller's uuid, or null when nobody waits.
+   */
+  fifoConsume(name: string, consumer = 'sofia/pbx/2000@127.0.0.1'): string | null {
+    const slot = (c: SimChannel) => Number(c.variables.get('fifo_priority') ?? 5);
+    const ch = [...this.#channels.values()].filter((c) => c.fifo === name && !c.hungUp).sort((a, b) => slot(a) - slot(b) || a.fifoSince - b.fifoSince)[0];
+    if (!ch) return null;
+    const consumerUuid = randomUUID();
+    this.#emit(this.#fifoEvent(ch, 'caller_pop', name));
+    this.#emit({
+      name: 'CUSTOM',
+      subclass: 'fifo::info',
+      pairs: [['Event-Subclass', 'fifo::info'], ['Event-Name', 'CUSTOM'], ...this.#envelope('mod_fifo.c', 'fifo_function', '3135'), ['Channel-Name', consumer], ['Unique-ID', consumerUuid], ['FIFO-Name', name], ['FIFO-Action', 'consumer_pop'], ['FIFO-Caller-UUID', ch.uuid]],
+    });
+    ch.fifo = null;
+    ch.fork?.resume();
+    this.#emit(this.#fifoEvent(ch, 'bridge-caller-start', name));
+    return ch.uuid;
+  }
+
+  /** The caller leaves its fifo without a consumer (transfer, hang-up): `abort`, media bugs resumed. */
+  #leaveFifo(ch: SimChannel): void {
+    const name = ch.fifo!;
+    ch.fifo = null;
+    ch.fork?.resume();
+    this.#emit(this.#fifoEvent(ch, 'abort', name));
+  }
+
+  /** mod_fifo's `fifo::info` about a caller (04: channel headers, FIFO-Name, FIFO-Action). */
+  #fifoEvent(ch: SimChannel, action: string, name: string, extra: Pairs = []): SimEvent {
+    return {
+      name: 'CUSTOM',
+      subclass: 'fifo::info',
+      pairs: [['Event-Subclass', 'fifo::info'], ['Event-Name', 'CUSTOM'], ...this.#envelope('mod_fifo.c', 'fifo_function', '2744'), ...this.#channelPairs(ch, 'CS_EXECUTE', 'ACTIVE'), ['FIFO-Name', name], ['FIFO-Action', action], ...extra, ...this.#variables(ch)],
+    };
   }
 
   #callcenter(a: string[]): string {
