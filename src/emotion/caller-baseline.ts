@@ -19,8 +19,9 @@
  * CREMA-D than on CREMA-D (models/README.md), so without this its thresholds fire most where it knows
  * least. A temperature keeps each window's ranking; only confidence moves. The caller-relative `adjusted`
  * probabilities are softened by the same temperature, so they still equal `probs` until there is history.
- * Measured with scripts/familiarity-calibration.py.
- * Measured with scripts/caller-baseline-windows.ts + scripts/caller-baseline-sim.ts (models/README.md).
+ *
+ * Measured with scripts/caller-baseline-windows.ts + scripts/caller-baseline-sim.ts (the baseline) and
+ * scripts/familiarity-calibration.py (the softening); figures in models/README.md.
  */
 
 export type BaselineKind = 'none' | 'logp' | 'prob';
