@@ -32,6 +32,9 @@ describe('reconcile after ser-ari restarts', () => {
       await prev.channels.snoopChannelWithId({ channelId: callId, snoopId, spy: 'in', app: 'ser', appArgs: ownArgs('snoop', callId) });
       await prev.channels.externalMedia({ channelId: emId, app: 'ser', external_host: `127.0.0.1:${46400 + i}`, format: 'ulaw', data: ownArgs('em', callId) } as never);
       await prev.bridges.createWithId({ bridgeId, type: 'mixing', name: `ser-tap:${callId}` });
+      // As on a real Asterisk (recording 13), a channel can join a bridge only after its StasisStart,
+      // which comes after the create's response: wait for both, as ser-ari does.
+      await until(() => !!sim.channel(snoopId)?.inStasis && !!sim.channel(emId)?.inStasis, 5000, 'snoop and externalMedia in Stasis');
       await prev.bridges.addChannel({ bridgeId, channel: `${snoopId},${emId}` });
       leftovers.push(snoopId, emId, bridgeId);
     }
