@@ -48,6 +48,7 @@ async function tap(callerId: string, format: string, spy = 'in', port = receiver
   const { ari, waitFor } = client;
   const snoop = await ari.channels.snoopChannel({ channelId: callerId, spy, app: 'ser', appArgs: 'snoop' });
   const em = await ari.channels.externalMedia({ app: 'ser', external_host: `127.0.0.1:${port}`, format, data: 'em' });
+  await waitFor(isType('StasisStart', snoop.id));
   await waitFor(isType('StasisStart', em.id));
   const bridge = await ari.bridges.create({ type: 'mixing' });
   await ari.bridges.addChannel({ bridgeId: bridge.id, channel: [snoop.id, em.id] });
@@ -178,6 +179,7 @@ describe('externalMedia RTP', () => {
     const em = await ari.channels.externalMedia({ app: 'ser', external_host: `127.0.0.1:${receiver.address().port}`, format: 'ulaw' });
     await waitFor(isType('StasisStart', em.id));
     const snoop = await ari.channels.snoopChannel({ channelId: callerId, spy: 'in', app: 'ser' });
+    await waitFor(isType('StasisStart', snoop.id));
     const bridge = await ari.bridges.create({ type: 'mixing' });
     await ari.bridges.addChannel({ bridgeId: bridge.id, channel: em.id });
     await sleep(150);

@@ -39,6 +39,7 @@ describe('recorded scenarios', () => {
     await ari.channels.answer({ channelId: caller.id });
     const snoop = await ari.channels.snoopChannel({ channelId: caller.id, spy: 'in', app: 'ser', appArgs: 'snoop,in-ulaw' });
     const em = await ari.channels.externalMedia({ app: 'ser', external_host: '127.0.0.1:40000', format: 'ulaw', direction: 'both', data: 'em,in-ulaw' });
+    await waitFor(isType('StasisStart', snoop.id));
     await waitFor(isType('StasisStart', em.id));
     expect((await ari.channels.getChannelVar({ channelId: em.id, variable: 'UNICASTRTP_LOCAL_ADDRESS' })).value).toBe('127.0.0.1');
     const port = (await ari.channels.getChannelVar({ channelId: em.id, variable: 'UNICASTRTP_LOCAL_PORT' })).value;
@@ -70,6 +71,7 @@ describe('recorded scenarios', () => {
     await waitFor(isType('StasisStart', callerId));
     const snoop = await ari.channels.snoopChannel({ channelId: callerId, spy: 'both', app: 'ser', appArgs: 'snoop,both-slin16' });
     const em = await ari.channels.externalMedia({ app: 'ser', external_host: '127.0.0.1:40002', format: 'slin16', direction: 'both', data: 'em,both-slin16' });
+    await waitFor(isType('StasisStart', snoop.id));
     await waitFor(isType('StasisStart', em.id));
     await ari.channels.getChannelVar({ channelId: em.id, variable: 'UNICASTRTP_LOCAL_ADDRESS' });
     await ari.channels.getChannelVar({ channelId: em.id, variable: 'UNICASTRTP_LOCAL_PORT' });
