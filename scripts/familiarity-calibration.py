@@ -109,18 +109,65 @@ def score(cs, slope, onset, k=0, adjusted=False):
 HS = (0, 10, 30, 60)
 CALLS = {(name, h): calls(rs, h) for name, rs in sets.items() for h in HS}
 SLOPES = (0.25, 0.5, 0.75, 1, 1.5)
-ONSETS = (3.5, 4.0, 4.5, 5.0, 5.5)
+ONSETS = (3.5, 4.0, 4.25, 4.5, 4.75, 5.0, 5.5)
 KS = (0, 3, 10)
 NONE = (0, ONSETS[0], 0)
 PAIRS = [NONE] + [(b, d, k) for b in SLOPES for d in ONSETS for k in KS]
 
+# What the rules are for must not suffer: a caller angry (or afraid) all call long, the windows of one
+# CREMA-D validation actor's clips of that emotion in a random order, 30 per call. A very confident window
+# sits far from every class mean too, so softening by distance alone took 2 points off how often such a
+# caller's smoothed ANG+DIS reached 0.6 (real Asterisk: the example abuse rule fired 4 s later).
+PERSISTENT = {'ANG': (0, 1), 'FEA': (2, 5)}
+PERSISTENT_MAX_DROP = 0.01
+
+
+def persistent_calls(set_rows, label, n=30, draws=3, seed=3):
+    by = {}
+    for r in set_rows:
+        if r['label'] == label:
+            by.setdefault(r['speaker'], []).append(r)
+    rng = random.Random(seed)
+    out = []
+    for ws in by.values():
+        for _ in range(draws):
+            w = ws[:]
+            rng.shuffle(w)
+            out.append(w[:n])
+    return out
+
+
+def rule_rate(cs, pooled, slope, onset, k=0, threshold=0.6, smoothing=0.5):
+    """Share of windows whose smoothed (as the tracker, default smoothing 0.5) pooled probability exceeds threshold."""
+    fired = total = 0
+    for c in cs:
+        s = n = 0
+        sm = None
+        for w in c:
+            s += w['dist']; n += 1
+            z = w['logp'] / (1 + slope * max(0.0, (s + k * D_REF) / (n + k) - onset))
+            p = np.exp(z - z.max()); p /= p.sum()
+            sm = p if sm is None else (1 - smoothing) * sm + smoothing * p
+            fired += sm[list(pooled)].sum() > threshold; total += 1
+    return fired / total
+
+
+PERSISTENT_CALLS = {(part, lab): persistent_calls([r for r in rows if r['corpus'] == 'crema-d' and r['part'] == part], lab)
+                    for part in ('val', 'test') for lab in PERSISTENT}
+
+
+def persistent_drop(bd, part='val'):
+    return max(rule_rate(PERSISTENT_CALLS[(part, lab)], idx, *NONE) - rule_rate(PERSISTENT_CALLS[(part, lab)], idx, *bd)
+               for lab, idx in PERSISTENT.items())
+
 
 def fit(corpora, grid):
     """(slope, onset, k) for `probs` with the lowest worst ECE at H = 30 over `corpora`, keeping CREMA-D validation ECE at
-    H = 0 and 30 at most 0.05, or at most what it is without softening where that is already above."""
+    H = 0 and 30 at most 0.05 (or no worse than without softening), and a persistent angry or afraid validation caller
+    reaching the rules' threshold at most 1 point less often."""
     limit = {h: max(0.05, grid[NONE][('crema-d val', h)][1]) for h in (0, 30)}
     ok = [(max(g[(c, 30)][1] for c in corpora), bd) for bd, g in grid.items()
-          if all(g[('crema-d val', h)][1] <= limit[h] for h in (0, 30))]
+          if all(g[('crema-d val', h)][1] <= limit[h] for h in (0, 30)) and persistent_drop(bd) <= PERSISTENT_MAX_DROP]
     return min(ok)[1]
 
 
@@ -134,6 +181,10 @@ for held in XC:
     print(f'  {held:8s} slope {bd[0]:<4} onset {bd[1]:<4} k {bd[2]:<2} ECE {ece0:.3f} -> {ece:.3f}   accuracy {acc0 * 100:.1f} -> {acc * 100:.1f}')
 chosen = fit(XC, grid)
 print(f'fitted on all four: slope {chosen[0]}, onset {chosen[1]}, k {chosen[2]}; the same temperature on probs and on adjusted:')
+for part in ('val', 'test'):
+    print(f'  persistent {part} callers, share of windows over the threshold without -> with: ' + ', '.join(
+        f"{lab} {rule_rate(PERSISTENT_CALLS[(part, lab)], idx, *NONE):.3f} -> {rule_rate(PERSISTENT_CALLS[(part, lab)], idx, *chosen):.3f}"
+        for lab, idx in PERSISTENT.items()))
 table = {}
 for which in ('probs', 'adjusted'):
     for name in sets:
@@ -152,7 +203,8 @@ if '--write-card' in sys.argv:
                        'windows so far, this one included, + priorWindows * priorDistance) / (n + priorWindows); the same '
                        'for the caller-relative adjusted. Fitted on the four xcorpus-8k sets '
                        '(evaluation-only corpora: a few numbers, no weights) for the lowest worst ECE at 30 s, CREMA-D '
-                       'validation ECE at 0 and 30 s kept <= 0.05 (or no worse); fitted on three, the fourth shows how '
+                       'validation ECE at 0 and 30 s kept <= 0.05 (or no worse), and a persistently angry or afraid '
+                       'validation caller reaching the rules\' threshold at most 1 point less often; fitted on three, the fourth shows how '
                        'it carries over (models/README.md).',
         'command': 'npx tsx scripts/caller-baseline-windows.ts && python3 scripts/familiarity-calibration.py --write-card',
     }

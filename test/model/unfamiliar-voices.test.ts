@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vadOptionsOf } from '../../src/audio/vad.js';
 import { loadConfig } from '../../src/config/load.js';
+import { callerModelFromCard } from '../../src/emotion/caller-baseline.js';
+import { EmotionTracker } from '../../src/emotion/tracker.js';
 import { speechGateOption } from '../../src/inference/gate-options.js';
 import { InferenceEngine } from '../../src/inference/engine.js';
 import { loadModelCard } from '../../src/inference/model-card.js';
@@ -17,8 +19,8 @@ const HAVE_XCORPUS = existsSync(join(XCORPUS, 'manifest.csv'));
  * Issue 14's off-domain gate, in CI: the product's own path (`ser-ari evaluate`'s: the live windowing,
  * VAD, speech gate, model and caller state) on the four evaluation-only corpora and on the CREMA-D test
  * actors. Softening unfamiliar voices must make the probabilities the rules read honest off-domain without
- * costing CREMA-D anything. Measured when written (models/README.md): xcorpus ECE at 30 s 0.30-0.35
- * unsoftened, 0.07-0.14 softened; CREMA-D test ECE 0.04 either way.
+ * costing CREMA-D's callers much. Measured when written (models/README.md): xcorpus ECE at 30 s 0.30-0.35
+ * unsoftened, 0.10-0.15 softened; CREMA-D test ECE 0.03-0.04 either way.
  */
 describe.skipIf(!HAVE_CREMA_D || !HAVE_XCORPUS)('unfamiliar voices: xcorpus-8k and CREMA-D test actors through the product', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ser-unfamiliar-'));
@@ -53,7 +55,7 @@ describe.skipIf(!HAVE_CREMA_D || !HAVE_XCORPUS)('unfamiliar voices: xcorpus-8k a
   }, 600_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('with 30 s of the caller heard, every foreign corpus is at most 0.15 ECE, under half of the model\'s own; the verdicts barely move', () => {
+  it('with 30 s of the caller heard, every foreign corpus is at most 0.16 ECE, near half of the model\'s own or less; the verdicts barely move', () => {
     for (const corpus of ['emodb', 'emovo', 'nemo', 'ased']) {
       const clips = scored.get(corpus)!;
       expect(clips.length, corpus).toBeGreaterThan(400);
@@ -61,11 +63,41 @@ describe.skipIf(!HAVE_CREMA_D || !HAVE_XCORPUS)('unfamiliar voices: xcorpus-8k a
       const [hard0, hard30] = simulate(unsoftened, clips, [0, 30], 1).results;
       console.log(`${corpus}: ECE H0 ${hard0!.ece.toFixed(3)} -> ${soft0!.ece.toFixed(3)}, H30 ${hard30!.ece.toFixed(3)} -> ${soft30!.ece.toFixed(3)} (adjusted ${hard30!.adjusted.ece.toFixed(3)} -> ${soft30!.adjusted.ece.toFixed(3)}); accuracy H30 ${(hard30!.accuracy * 100).toFixed(1)} -> ${(soft30!.accuracy * 100).toFixed(1)}`);
       expect(hard30!.ece, `${corpus}: the model alone is overconfident here`).toBeGreaterThan(0.25);
-      expect(soft30!.ece, corpus).toBeLessThanOrEqual(0.15);
-      expect(soft30!.ece, corpus).toBeLessThan(hard30!.ece / 2);
+      expect(soft30!.ece, corpus).toBeLessThanOrEqual(0.16);
+      expect(soft30!.ece, corpus).toBeLessThan(hard30!.ece * 0.55);
       expect(soft0!.ece, corpus).toBeLessThan(hard0!.ece);
       expect(soft30!.adjusted.ece, corpus).toBeLessThan(hard30!.adjusted.ece);
       expect(Math.abs(soft30!.accuracy - hard30!.accuracy), corpus).toBeLessThanOrEqual(0.01);
+    }
+  });
+
+  it('a test actor angry (or afraid) all call reaches the rules\' threshold nearly as often as without the softening (at most 3 points less)', () => {
+    // Each actor's clips of one emotion, in file order, as one call through the live tracker (smoothing 0.5):
+    // the share of windows whose smoothed ANG+DIS (FEA+SAD) is above 0.6, what the example rules read.
+    const clips = scored.get('crema-d')!;
+    const { config } = loadConfig({});
+    for (const [emotion, pooled] of [['ANG', ['ANG', 'DIS']], ['FEA', ['FEA', 'SAD']]] as const) {
+      const share = (c: typeof card | typeof unsoftened): number => {
+        let over = 0;
+        let total = 0;
+        for (const actor of testActors()) {
+          const t = new EmotionTracker(actor, card.labels, config.emotion.smoothing, callerModelFromCard(c));
+          for (const clip of clips.filter((x) => x.row.speaker === actor && x.row.emotion === emotion)) {
+            for (const w of clip.speech) {
+              const u = t.observe({ start: 0, end: 3, speechRatio: 1, dbfs: -20, probs: w, completedAt: performance.now() });
+              over += pooled.reduce((s, l) => s + u.probs[l]!, 0) > 0.6 ? 1 : 0;
+              total++;
+            }
+          }
+        }
+        return over / total;
+      };
+      const soft = share(card);
+      const hard = share(unsoftened);
+      console.log(`${emotion} all call: ${pooled.join('+')} > 0.6 in ${(hard * 100).toFixed(1)}% of windows without softening, ${(soft * 100).toFixed(1)}% with`);
+      // Measured when written: ANG 63.4% -> 62.9%, FEA 68.2% -> 65.7% (the first softening, fitted without
+      // this constraint, took FEA to 63.7% and delayed the abuse rule on the real-Asterisk angry caller).
+      expect(soft, emotion).toBeGreaterThanOrEqual(hard - 0.03);
     }
   });
 
