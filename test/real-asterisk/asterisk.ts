@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeWav } from '../../src/audio/wav.js';
 import { REPO } from '../helpers/paths.js';
+import { track } from '../helpers/ser-process.js';
 
 /*
  * A real Asterisk 22 for the tests: the installation named by SER_TEST_ASTERISK (its sbin/asterisk and
@@ -31,16 +32,6 @@ const MODULES = [
   'func_global', 'func_logic', 'func_strings', 'func_channel', 'func_callerid', 'res_clioriginate',
 ];
 
-/** Every process the suite starts (Asterisk, ser-ari) is killed when the test process exits, whatever failed. */
-const started = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-export function track(child: ChildProcess): ChildProcess {
-  started.add(child);
-  child.once('exit', () => started.delete(child));
-  return child;
-}
 
 export interface AsteriskOptions {
   /** Asterisk's RTP range (rtp.conf); keep it apart from other instances and from ser-ari's. */

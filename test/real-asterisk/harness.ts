@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePort } from '../helpers/net.js';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { encodeWav, parseWav } from '../../src/audio/wav.js';
-import { MODEL, REPO, testActorSpeech } from '../helpers/paths.js';
-import { track, type Asterisk } from './asterisk.js';
+import { testActorSpeech } from '../helpers/paths.js';
+import { SerProcess, until, type SerEvent } from '../helpers/ser-process.js';
+import type { Asterisk } from './asterisk.js';
 
 /*
  * ser-ari as a child process (`node --import tsx src/cli/main.ts run`) against the real Asterisk, test
@@ -15,21 +14,7 @@ import { track, type Asterisk } from './asterisk.js';
 
 export { freePort };
 
-export async function until<T>(check: () => T | Promise<T>, ms: number, what: string, pollMs = 100): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
-export interface SerEvent {
-  type: string;
-  callId?: string;
-  [k: string]: unknown;
-}
+export { until, type SerEvent };
 
 export interface SerAriOptions {
   rtpPorts: string;
@@ -38,118 +23,23 @@ export interface SerAriOptions {
   extraYaml?: string;
 }
 
-/** ser-ari run as a process: its log lines and the events of its /events stream. */
-export class SerAri {
-  readonly log: string[] = [];
-  readonly events: SerEvent[] = [];
-  #ws: WebSocket | null = null;
-
-  private constructor(
-    readonly child: ChildProcess,
-    readonly httpPort: number,
-  ) {}
-
+/** ser-ari run as a process against the real Asterisk. */
+export class SerAri extends SerProcess {
   static async start(ast: Asterisk, dir: string, opts: SerAriOptions): Promise<SerAri> {
-    const cfg = join(dir, `ser-ari-${Date.now()}.yaml`);
-    const lines = ['ari:', '  reconnectMinMs: 200', '  reconnectMaxMs: 1000'];
+    const config = ['ari:', '  reconnectMinMs: 200', '  reconnectMaxMs: 1000'];
     if (opts.queueAgents) {
-      lines.push('queues:', '  - name: support', `    agents: [${opts.queueAgents.join(', ')}]`, '    ringTimeoutSeconds: 10', '    retrySeconds: 2', '    moh: default');
+      config.push('queues:', '  - name: support', `    agents: [${opts.queueAgents.join(', ')}]`, '    ringTimeoutSeconds: 10', '    retrySeconds: 2', '    moh: default');
     }
-    if (opts.rules) {
-      const rules = join(dir, `rules-${Date.now()}.yaml`);
-      writeFileSync(rules, opts.rules);
-      lines.push(`rules: ${rules}`);
-    }
-    if (opts.extraYaml) lines.push(opts.extraYaml);
-    writeFileSync(cfg, `${lines.join('\n')}\n`);
-    const httpPort = await freePort();
-    const child = track(spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'run', '--config', cfg], {
-      cwd: REPO,
-      env: {
-        ...process.env,
-        SER_ARI_URL: ast.url,
-        SER_ARI_USER: ast.user,
-        SER_ARI_PASSWORD: ast.password,
-        SER_ARI_APP: 'ser',
-        SER_HISTORY_PATH: ':memory:', // several ser-ari at once, and nothing written into the checkout
-        SER_HTTP_HOST: '127.0.0.1',
-        SER_HTTP_PORT: String(httpPort),
-        SER_RTP_HOST: '127.0.0.1',
-        SER_RTP_PORTS: opts.rtpPorts,
-        SER_MODEL: MODEL,
-        SER_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }));
-    const s = new SerAri(child, httpPort);
-    let partial = '';
-    const onData = (b: Buffer) => {
-      const parts = (partial + String(b)).split('\n');
-      partial = parts.pop()!;
-      s.log.push(...parts.filter((l) => l.trim() !== ''));
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    try {
-      await until(() => (s.logged(/ARI websocket connected/) > 0 && s.logged(/ser-ari is running/) > 0) || child.exitCode !== null, 40_000, 'ser-ari running and connected to Asterisk');
-      if (child.exitCode !== null) throw new Error(`ser-ari exited ${child.exitCode}:\n${s.log.slice(-20).join('\n')}`);
-      await s.#subscribe();
-    } catch (err) {
-      await s.stop('SIGKILL');
-      throw err;
-    }
-    return s;
-  }
-
-  async #subscribe(): Promise<void> {
-    const ws = new WebSocket(`ws://127.0.0.1:${this.httpPort}/events`);
-    this.#ws = ws;
-    ws.on('message', (m) => {
-      try {
-        this.events.push(JSON.parse(String(m)) as SerEvent);
-      } catch {
-        /* not an event */
-      }
+    return SerProcess.launch((child, httpPort) => new SerAri(child, httpPort, 'real-asterisk-test'), {
+      dir,
+      config,
+      ...(opts.rules ? { rules: opts.rules } : {}),
+      ...(opts.extraYaml ? { extraYaml: opts.extraYaml } : {}),
+      env: { SER_ARI_URL: ast.url, SER_ARI_USER: ast.user, SER_ARI_PASSWORD: ast.password, SER_ARI_APP: 'ser', SER_RTP_PORTS: opts.rtpPorts },
+      by: 'real-asterisk-test',
+      ready: (s) => s.logged(/ARI websocket connected/) > 0 && s.logged(/ser-ari is running/) > 0,
+      what: 'ser-ari running and connected to Asterisk',
     });
-    ws.on('error', () => undefined);
-    await until(() => ws.readyState === WebSocket.OPEN, 15_000, 'console event stream open');
-  }
-
-  /** How many log lines match. */
-  logged(re: RegExp): number {
-    return this.log.filter((l) => re.test(l)).length;
-  }
-
-  eventsOf(callId: string, type: string): SerEvent[] {
-    return this.events.filter((e) => e.callId === callId && e.type === type);
-  }
-
-  /** POST /api/calls/{id}/actions on the console: a supervisor's forced action. */
-  async force(callId: string, action: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/calls/${encodeURIComponent(callId)}/actions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...(action as object), by: 'real-asterisk-test' }),
-    });
-    return { status: res.status, body: await res.json() };
-  }
-
-  /** The calls ser-ari tracks (GET /api/calls on its console). */
-  async calls(): Promise<string[]> {
-    const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/calls`);
-    return ((await res.json()) as { calls: Array<{ callId: string }> }).calls.map((c) => c.callId);
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    this.#ws?.terminate();
-    if (!this.alive) return this.child.exitCode;
-    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
-    this.child.kill(signal);
-    return exited;
   }
 }
 

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { encodeWav } from '../../src/audio/wav.js';
 import { EslClient } from '../../src/freeswitch/esl-client.js';
 import { REPO } from '../helpers/paths.js';
+import { track } from '../helpers/ser-process.js';
 
 /*
  * A real FreeSWITCH 1.10 for the tests: the installation named by SER_TEST_FREESWITCH (its
@@ -29,16 +30,6 @@ const MODULES = [
   'mod_event_socket',
 ];
 
-/** Every process the suite starts (FreeSWITCH, ser-ari) is killed when the test process exits, whatever failed. */
-const started = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-export function track(child: ChildProcess): ChildProcess {
-  started.add(child);
-  child.once('exit', () => started.delete(child));
-  return child;
-}
 
 export interface FreeSwitchOptions {
   /** RTP range (switch.conf); keep it apart from other instances. */

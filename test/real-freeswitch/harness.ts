@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { encodeWav, parseWav } from '../../src/audio/wav.js';
-import { MODEL, REPO, testActorSpeech } from '../helpers/paths.js';
+import { testActorSpeech } from '../helpers/paths.js';
 import { freePort } from '../helpers/net.js';
-import { ESL_PASSWORD, track, type FreeSwitch } from './freeswitch.js';
+import { SerProcess, until, type SerEvent } from '../helpers/ser-process.js';
+import { ESL_PASSWORD, type FreeSwitch } from './freeswitch.js';
 
 /*
  * ser-ari as a child process (`node --import tsx src/cli/main.ts run`) against the real FreeSWITCH,
@@ -18,21 +17,7 @@ import { ESL_PASSWORD, track, type FreeSwitch } from './freeswitch.js';
 
 export { freePort };
 
-export async function until<T>(check: () => T | Promise<T>, ms: number, what: string, pollMs = 100): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
-export interface SerEvent {
-  type: string;
-  callId?: string;
-  [k: string]: unknown;
-}
+export { until, type SerEvent };
 
 export interface SerAriOptions {
   /** ser-ari connects to this port (default: FreeSWITCH's event socket; a proxy's for drop tests). */
@@ -45,149 +30,32 @@ export interface SerAriOptions {
   extraYaml?: string;
 }
 
-/** ser-ari run as a process: its log lines and the events of its /events stream. */
-export class SerAri {
-  readonly log: string[] = [];
-  readonly events: SerEvent[] = [];
-  #ws: WebSocket | null = null;
-
-  private constructor(
-    readonly child: ChildProcess,
-    readonly httpPort: number,
-  ) {}
-
+/** ser-ari run as a process against the real FreeSWITCH. */
+export class SerAri extends SerProcess {
   static async start(fs: FreeSwitch, opts: SerAriOptions = {}): Promise<SerAri> {
-    const cfg = join(fs.dir, `ser-ari-${Date.now()}.yaml`);
-    const lines = [
-      'freeswitch:',
-      `  soundsDir: ${fs.serSounds}`,
-      '  context: pbx',
-      `  instance: ${opts.instance ?? 'real-fs-test'}`,
-      '  reconnectMinMs: 200',
-      '  reconnectMaxMs: 1000',
-    ];
-    if (opts.rules) {
-      const rules = join(fs.dir, `rules-${Date.now()}.yaml`);
-      writeFileSync(rules, opts.rules);
-      lines.push(`rules: ${rules}`);
-    }
-    if (opts.extraYaml) lines.push(opts.extraYaml);
-    writeFileSync(cfg, `${lines.join('\n')}\n`);
-    const httpPort = await freePort();
-    const child = track(
-      spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'run', '--config', cfg], {
-        cwd: REPO,
-        env: {
-          ...process.env,
-          SER_ESL_HOST: '127.0.0.1',
-          SER_ESL_PORT: String(opts.eslPort ?? fs.eslPort),
-          SER_ESL_PASSWORD: ESL_PASSWORD,
-          SER_FORK_PORT: String(opts.forkPort ?? 0),
-          ...(opts.forkUrl ? { SER_FORK_URL: opts.forkUrl } : {}),
-          SER_HISTORY_PATH: ':memory:',
-          SER_HTTP_HOST: '127.0.0.1',
-          SER_HTTP_PORT: String(httpPort),
-          SER_RTP_HOST: '127.0.0.1',
-          SER_MODEL: MODEL,
-          SER_LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    const s = new SerAri(child, httpPort);
-    let partial = '';
-    const onData = (b: Buffer) => {
-      const parts = (partial + String(b)).split('\n');
-      partial = parts.pop()!;
-      s.log.push(...parts.filter((l) => l.trim() !== ''));
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    try {
-      await until(async () => (s.logged(/ser-ari is running/) > 0 && (await s.eslConnected())) || child.exitCode !== null, 40_000, 'ser-ari running and connected to FreeSWITCH');
-      if (child.exitCode !== null) throw new Error(`ser-ari exited ${child.exitCode}:\n${s.log.slice(-20).join('\n')}`);
-      await s.#subscribe();
-    } catch (err) {
-      console.log(s.log.slice(-30).join('\n'));
-      await s.stop('SIGKILL');
-      throw err;
-    }
-    return s;
-  }
-
-  /** /healthz says the event socket is up. */
-  async eslConnected(): Promise<boolean> {
-    try {
-      const res = await fetch(`http://127.0.0.1:${this.httpPort}/healthz`);
-      const body = (await res.json()) as { pbx?: { connected: boolean } };
-      return body.pbx?.connected === true;
-    } catch {
-      return false;
-    }
-  }
-
-  async #subscribe(): Promise<void> {
-    const ws = new WebSocket(`ws://127.0.0.1:${this.httpPort}/events`);
-    this.#ws = ws;
-    ws.on('message', (m) => {
-      try {
-        this.events.push(JSON.parse(String(m)) as SerEvent);
-      } catch {
-        /* not an event */
-      }
+    return SerProcess.launch((child, httpPort) => new SerAri(child, httpPort, 'real-freeswitch-test'), {
+      dir: fs.dir,
+      config: [
+        'freeswitch:',
+        `  soundsDir: ${fs.serSounds}`,
+        '  context: pbx',
+        `  instance: ${opts.instance ?? 'real-fs-test'}`,
+        '  reconnectMinMs: 200',
+        '  reconnectMaxMs: 1000',
+      ],
+      ...(opts.rules ? { rules: opts.rules } : {}),
+      ...(opts.extraYaml ? { extraYaml: opts.extraYaml } : {}),
+      env: {
+        SER_ESL_HOST: '127.0.0.1',
+        SER_ESL_PORT: String(opts.eslPort ?? fs.eslPort),
+        SER_ESL_PASSWORD: ESL_PASSWORD,
+        SER_FORK_PORT: String(opts.forkPort ?? 0),
+        ...(opts.forkUrl ? { SER_FORK_URL: opts.forkUrl } : {}),
+      },
+      by: 'real-freeswitch-test',
+      ready: async (s) => s.logged(/ser-ari is running/) > 0 && (await s.pbxConnected()),
+      what: 'ser-ari running and connected to FreeSWITCH',
     });
-    ws.on('error', () => undefined);
-    await until(() => ws.readyState === WebSocket.OPEN, 15_000, 'console event stream open');
-  }
-
-  logged(re: RegExp): number {
-    return this.log.filter((l) => re.test(l)).length;
-  }
-
-  eventsOf(callId: string, type: string): SerEvent[] {
-    return this.events.filter((e) => e.callId === callId && e.type === type);
-  }
-
-  /** POST /api/calls/{id}/actions on the console: a supervisor's forced action. */
-  async force(callId: string, action: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/calls/${encodeURIComponent(callId)}/actions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...(action as object), by: 'real-freeswitch-test' }),
-    });
-    return { status: res.status, body: await res.json() };
-  }
-
-  /** The calls ser-ari tracks (GET /api/calls). */
-  async calls(): Promise<string[]> {
-    return (await this.records()).map((c) => c.callId);
-  }
-
-  /** The live call records (GET /api/calls): `tapped` is the tap state now, whatever events came before we listened. */
-  async records(): Promise<Array<{ callId: string; tapped: boolean; channelName: string }>> {
-    const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/calls`);
-    return ((await res.json()) as { calls: Array<{ callId: string; tapped: boolean; channelName: string }> }).calls;
-  }
-
-  async isTapped(callId: string): Promise<boolean> {
-    return (await this.records()).some((c) => c.callId === callId && c.tapped);
-  }
-
-  /** Prometheus text of /metrics. */
-  async metrics(): Promise<string> {
-    return (await fetch(`http://127.0.0.1:${this.httpPort}/metrics`)).text();
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    this.#ws?.terminate();
-    if (!this.alive) return this.child.exitCode;
-    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
-    this.child.kill(signal);
-    return exited;
   }
 }
 

@@ -50,14 +50,14 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: link drop
     proxy.blocked = true;
     proxy.drop();
     const droppedAt = Date.now();
-    await until(async () => !(await s.eslConnected()), 5000, 'ser-ari sees the drop');
+    await until(async () => !(await s.pbxConnected()), 5000, 'ser-ari sees the drop');
     // The fork is the channel's, not the event socket's: audio keeps coming while ser-ari is cut off.
     const during = scored(s, stays.callId);
     expect(await fs.api(`uuid_kill ${leaves.callerUuid} NORMAL_CLEARING`)).toMatch(/^\+OK/);
     await until(async () => !(await exists(fs, leaves.callId)), 5000, 'the leaving caller is gone');
     await until(() => scored(s, stays.callId) >= during + 3, 10_000, 'scored while the event socket is down');
     proxy.blocked = false;
-    await until(() => s.eslConnected(), 10_000, 'ser-ari reconnected');
+    await until(() => s.pbxConnected(), 10_000, 'ser-ari reconnected');
     console.log(`event socket down ${Date.now() - droppedAt} ms; ${scored(s, stays.callId) - during} windows scored meanwhile`);
 
     // Reconciled: the call that ended while the link was down ended on ser-ari, its claim is gone.
@@ -149,9 +149,9 @@ describe.skipIf(!FREESWITCH_PREFIX || !HAVE_CREMA_D)(`real FreeSWITCH: link drop
         // call can only be known gone once ser-ari reaches FreeSWITCH again (reconcile).
         await fs.kill9();
       }
-      await until(async () => !(await s.eslConnected()), 10_000, 'ser-ari sees FreeSWITCH gone');
+      await until(async () => !(await s.pbxConnected()), 10_000, 'ser-ari sees FreeSWITCH gone');
       await fs.run();
-      await until(() => s.eslConnected(), 20_000, 'ser-ari reconnected');
+      await until(() => s.pbxConnected(), 20_000, 'ser-ari reconnected');
       await until(() => s.eventsOf(c.callId, 'call.ended').length > 0, 10_000, `the call ended on ser-ari after ${how}`);
       const ended = s.eventsOf(c.callId, 'call.ended')[0]!;
       console.log(`${how}: call ended (${String(ended.reason)}) ${Date.parse(ended.ts as string) - t0} ms after; FreeSWITCH back and ser-ari reconnected ${Date.now() - t0} ms after; tap events ${JSON.stringify(s.eventsOf(c.callId, 'tap').map((e) => e.state))}`);
