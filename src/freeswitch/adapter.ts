@@ -72,6 +72,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   // No set of its own calls: the lifecycle's calls are this adapter's (the service runs one switch).
   const written = new Map<string, Record<string, string>>();
   const writing = new Set<string>();
+  const prioritizing = new Set<string>();
   let lastError: string | null = null;
 
   const onEntered = (info: FsCallInfo): void => {
@@ -136,7 +137,10 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   // (from the call's entry on, so a tapped call always has the four variables). cc_base_score follows
   // QUEUE_PRIO, so a later `callcenter` step enters the caller at its priority (docs/freeswitch.md).
   const writeVerdict = (callId: string): void => {
-    if (writing.has(callId)) return;
+    // While a priority change is on its way (setvar, then the re-queue), the record's priority is not yet the
+    // new one: a verdict written meanwhile would put the old QUEUE_PRIO back after the new (real FreeSWITCH:
+    // QUEUE_PRIO 10 right after a forced 5). The change writes its own; the verdict follows once it is done.
+    if (writing.has(callId) || prioritizing.has(callId)) return;
     const call = o.calls.get(callId);
     if (!call) return;
     const now = withScore(call.verdictVariables());
@@ -156,10 +160,16 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   const control: CallControl = {
     setVariables: (callId, vars) => fsControl.setVariables(callId, vars),
     setPriority: async (callId: string, change: PriorityChange): Promise<PbxResult> => {
-      const res = await fsControl.setPriority(callId, change);
-      const priority = fsControl.priorityOf(callId);
-      if (res.ok && priority !== null) o.calls.get(callId)?.update({ priority });
-      return res;
+      prioritizing.add(callId);
+      try {
+        const res = await fsControl.setPriority(callId, change);
+        const priority = fsControl.priorityOf(callId);
+        if (res.ok && priority !== null) o.calls.get(callId)?.update({ priority });
+        return res;
+      } finally {
+        prioritizing.delete(callId);
+        writeVerdict(callId);
+      }
     },
     transfer: (callId, target) => fsControl.transfer(callId, target),
     play: (callId, media) => fsControl.play(callId, media),

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
+import type { EmotionUpdate } from '../../src/emotion/tracker.js';
 import type { SerEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type Service } from '../../src/service/service.js';
@@ -37,6 +38,43 @@ describe('FreeSWITCH adapter', () => {
     expect(sim.channel(callId)?.variables.get('cc_base_score')).toBe(String(3 * 3600));
     expect(sim.channel(callId)?.transfers.at(-1)).toBe(`'set:cc_base_score=${3 * 3600},callcenter:support' inline`);
     expect(s.registry.get(callId)).toMatchObject({ phase: 'queued', priority: 3 });
+  }, 30_000);
+
+  it('a forced priority is not undone by a verdict written while it is on its way (real FreeSWITCH: QUEUE_PRIO 10 right after a forced 5)', async () => {
+    const config = configSchema.parse({ http: { port: 0 }, model: { path: MODEL }, history: { store: 'none' }, freeswitch: { instance: 'p' } });
+    service = await startService({ config, logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })), simulate: 'freeswitch' });
+    const s = service;
+    const sim = s.fsSim!;
+    const callId = sim.placeCall({ audio: new Float32Array(8000 * 30), number: '15550202' });
+    await until(() => s.registry.get(callId)?.tapped === true, 15_000, 'tapped');
+    expect(await s.pbx.control.transfer(callId, { queue: 'support' })).toEqual({ ok: true });
+    await until(() => s.registry.get(callId)?.phase === 'queued', 5_000, 'queued');
+    const set: string[] = [];
+    const vars = sim.channel(callId)!.variables;
+    const original = vars.set.bind(vars);
+    vars.set = (k: string, v: string) => {
+      if (k === 'QUEUE_PRIO') set.push(v);
+      return original(k, v);
+    };
+    await until(() => vars.get('QUEUE_PRIO') === '0', 5000, 'the calm verdict on the channel');
+    // The caller turns escalated (the built-in verdict's QUEUE_PRIO 10) just as a supervisor forces 5.
+    const escalated = {
+      callId, seq: 1, start: 0, end: 3, speech: true, speechRatio: 1, loudnessDbfs: -20,
+      probs: { ANG: 0.9, DIS: 0.02, FEA: 0.02, HAP: 0.02, NEU: 0.02, SAD: 0.02 }, raw: { ANG: 0.9, DIS: 0.02, FEA: 0.02, HAP: 0.02, NEU: 0.02, SAD: 0.02 },
+      dominant: 'ANG', confidence: 0.9, negativity: 0.96, arousal: 0.94, adjusted: {}, adjustedNegativity: 0.96, baselineWindows: 1,
+      baselineNegativity: 0.96, familiarity: Number.NaN, classified: 5, latencyMs: 1,
+    } as unknown as EmotionUpdate;
+    const ticker = setInterval(() => s.audioPath.emit('emotion', escalated), 1);
+    try {
+      expect(await s.pbx.control.setPriority(callId, { set: 5 })).toEqual({ ok: true });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      clearInterval(ticker);
+    }
+    const afterForce = set.slice(set.indexOf('5'));
+    expect(afterForce.length).toBeGreaterThan(0);
+    expect(afterForce).not.toContain('10');
+    expect(vars.get('QUEUE_PRIO')).toBe('5');
   }, 30_000);
 
   it('a caller waiting in mod_fifo is published untapped (mod_fifo pauses its media bugs: nothing is heard), and tapped again once a consumer takes it', async () => {
