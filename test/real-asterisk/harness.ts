@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { freePort } from '../helpers/net.js';
 import { join } from 'node:path';
-import { encodeWav, parseWav } from '../../src/audio/wav.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { testActorSpeech } from '../helpers/paths.js';
+import { loadWav, readPcm, rms } from '../helpers/pcm.js';
 import { SerProcess, until, type SerEvent } from '../helpers/ser-process.js';
 import type { Asterisk } from './asterisk.js';
 
@@ -14,7 +15,7 @@ import type { Asterisk } from './asterisk.js';
 
 export { freePort };
 
-export { until, type SerEvent };
+export { loadWav, readPcm, rms, until, type SerEvent };
 
 export interface SerAriOptions {
   rtpPorts: string;
@@ -150,28 +151,8 @@ export function heard(ast: Asterisk, key: string): Float32Array {
   return readPcm(join(ast.recordings, `${key}-heard.wav`));
 }
 
-export function readPcm(file: string): Float32Array {
-  if (!existsSync(file)) return new Float32Array(0);
-  const buf = readFileSync(file);
-  // While MixMonitor writes, the header's sizes are not final: read the samples after it directly.
-  const data = buf.subarray(44, 44 + ((buf.length - 44) & ~1));
-  const out = new Float32Array(data.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = data.readInt16LE(i * 2) / 32768;
-  return out;
-}
 
-export function rms(x: Float32Array, from = 0, to = x.length): number {
-  let s = 0;
-  const a = Math.max(0, from);
-  const b = Math.min(x.length, to);
-  for (let i = a; i < b; i++) s += x[i]! * x[i]!;
-  return b > a ? Math.sqrt(s / (b - a)) : 0;
-}
 
-export function loadWav(file: string): Float32Array {
-  const w = parseWav(readFileSync(file));
-  return w.channels[0]!;
-}
 
 /**
  * Where `needle` is inside `hay`: its offset (best match of 20 ms energy envelopes) and how well the

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { encodeWav, parseWav } from '../../src/audio/wav.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { testActorSpeech } from '../helpers/paths.js';
 import { freePort } from '../helpers/net.js';
+import { loadWav, readPcm, rms } from '../helpers/pcm.js';
 import { SerProcess, until, type SerEvent } from '../helpers/ser-process.js';
 import { ESL_PASSWORD, type FreeSwitch } from './freeswitch.js';
 
@@ -17,7 +18,7 @@ import { ESL_PASSWORD, type FreeSwitch } from './freeswitch.js';
 
 export { freePort };
 
-export { until, type SerEvent };
+export { loadWav, readPcm, rms, until, type SerEvent };
 
 export interface SerAriOptions {
   /** ser-ari connects to this port (default: FreeSWITCH's event socket; a proxy's for drop tests). */
@@ -153,26 +154,8 @@ export function heard(fs: FreeSwitch, key: string): Float32Array {
   return readPcm(join(fs.recordings, `${key}-heard.wav`));
 }
 
-export function readPcm(file: string): Float32Array {
-  if (!existsSync(file)) return new Float32Array(0);
-  const buf = readFileSync(file);
-  const data = buf.subarray(44, 44 + ((buf.length - 44) & ~1));
-  const out = new Float32Array(data.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = data.readInt16LE(i * 2) / 32768;
-  return out;
-}
 
-export function loadWav(file: string): Float32Array {
-  return parseWav(readFileSync(file)).channels[0]!;
-}
 
-export function rms(x: Float32Array, from = 0, to = x.length): number {
-  let s = 0;
-  const a = Math.max(0, from);
-  const b = Math.min(x.length, to);
-  for (let i = a; i < b; i++) s += x[i]! * x[i]!;
-  return b > a ? Math.sqrt(s / (b - a)) : 0;
-}
 
 export { findAudio } from '../real-asterisk/harness.js';
 
