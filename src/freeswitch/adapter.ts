@@ -73,6 +73,7 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   const written = new Map<string, Record<string, string>>();
   const writing = new Set<string>();
   const prioritizing = new Set<string>();
+  const fifoPaused = new Set<string>();
   let lastError: string | null = null;
 
   const onEntered = (info: FsCallInfo): void => {
@@ -111,7 +112,6 @@ export async function startFreeSwitch(o: FreeSwitchOptions): Promise<FreeSwitchH
   // Queue phases: mod_callcenter / mod_fifo say when a caller joins a queue and when it reaches an agent.
   // mod_fifo also pauses a waiting caller's media bugs (queue-phase.ts): its fork sends nothing until a
   // consumer takes it or it leaves, so the call is published untapped meanwhile, tapped again after.
-  const fifoPaused = new Set<string>();
   client.on('event', (e) => {
     if (e.type !== 'other' || e.raw.name !== 'CUSTOM') return;
     const moved = queuePhaseOf(e.raw);

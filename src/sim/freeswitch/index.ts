@@ -631,18 +631,19 @@ export class FsSimulator extends EventEmitter<FsSimEvents> {
       subclass: 'fifo::info',
       pairs: [['Event-Subclass', 'fifo::info'], ['Event-Name', 'CUSTOM'], ...this.#envelope('mod_fifo.c', 'fifo_function', '3135'), ['Channel-Name', consumer], ['Unique-ID', consumerUuid], ['FIFO-Name', name], ['FIFO-Action', 'consumer_pop'], ['FIFO-Caller-UUID', ch.uuid]],
     });
-    ch.fifo = null;
-    ch.fork?.resume();
-    this.#emit(this.#fifoEvent(ch, 'bridge-caller-start', name));
+    this.#leaveFifo(ch, 'bridge-caller-start');
     return ch.uuid;
   }
 
-  /** The caller leaves its fifo without a consumer (transfer, hang-up): `abort`, media bugs resumed. */
-  #leaveFifo(ch: SimChannel): void {
+  /**
+   * The caller leaves its fifo, its media bugs resumed: taken by a consumer (`bridge-caller-start`) or
+   * without one (`abort`: transfer, hang-up).
+   */
+  #leaveFifo(ch: SimChannel, action: 'bridge-caller-start' | 'abort' = 'abort'): void {
     const name = ch.fifo!;
     ch.fifo = null;
     ch.fork?.resume();
-    this.#emit(this.#fifoEvent(ch, 'abort', name));
+    this.#emit(this.#fifoEvent(ch, action, name));
   }
 
   /** mod_fifo's `fifo::info` about a caller (04: channel headers, FIFO-Name, FIFO-Action). */
