@@ -132,7 +132,8 @@ describe('softening unfamiliar voices', () => {
     withPrior.add(FAR);
     const noPrior = new CallerBaseline(6, { ...shipped, softening: { ...shipped.softening!, priorWindows: 0 } });
     noPrior.add(FAR);
-    if (shipped.softening!.priorWindows > 0) expect(withPrior.temperature()).toBeLessThan(noPrior.temperature());
+    expect(shipped.softening!.priorWindows).toBeGreaterThan(0);
+    expect(withPrior.temperature()).toBeLessThan(noPrior.temperature());
     expect(noPrior.temperature()).toBeGreaterThan(1);
   });
 

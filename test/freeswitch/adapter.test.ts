@@ -67,10 +67,12 @@ describe('FreeSWITCH adapter', () => {
     const ticker = setInterval(() => s.audioPath.emit('emotion', escalated), 1);
     try {
       expect(await s.pbx.control.setPriority(callId, { set: 5 })).toEqual({ ok: true });
-      await new Promise((r) => setTimeout(r, 50));
     } finally {
       clearInterval(ticker);
     }
+    // One more command on the same event socket: FreeSWITCH runs them in order, so every write sent
+    // before it has landed once it answers.
+    expect(await s.pbx.control.setVariables(callId, { SER_TEST_BARRIER: '1' })).toEqual({ ok: true });
     const afterForce = set.slice(set.indexOf('5'));
     expect(afterForce.length).toBeGreaterThan(0);
     expect(afterForce).not.toContain('10');
